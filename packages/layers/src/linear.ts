@@ -1,0 +1,80 @@
+/**
+ * `Linear(inFeatures, outFeatures)`: y = x·Wᵀ + b over the last dim, PyTorch's
+ * `nn.Linear`. Parameters `weight` [out, in] and `bias` [out].
+ */
+import type { DimText, ShapeMismatch, ShapeText } from "@effect-nn/shape"
+import { ShapeError, formatShape } from "@effect-nn/shape"
+import type { Tensor } from "@effect-nn/tensor"
+import { Device, Rng, fromHostSync, linear } from "@effect-nn/tensor"
+import { Effect } from "effect"
+import type { InitScheme } from "./init.ts"
+import { linearDefaultBias, linearDefaultWeight } from "./init.ts"
+import type { Module, ShapeFn } from "./module.ts"
+
+/** The parameters of a `Linear(I, O)`. */
+export interface LinearParams<I extends number, O extends number> {
+  readonly weight: Tensor<[O, I]>
+  readonly bias: Tensor<[O]>
+}
+
+/** Shape transform of `Linear(I, O)`: [..., I] → [..., O]; otherwise a mismatch naming both dims. */
+export interface LinearFn<I extends number, O extends number> extends ShapeFn {
+  readonly Out: this["In"] extends readonly [...infer Pre, infer L]
+    ? number extends L
+      ? [...Pre, O]
+      : [L] extends [I]
+        ? [...Pre, O]
+        : ShapeMismatch<`Linear(${I}, ${O}) expects last dim ${I}, got ${DimText<L>} (input ${ShapeText<this["In"]>})`>
+    : ShapeMismatch<`Linear(${I}, ${O}) expects an input [..., ${I}], got ${ShapeText<this["In"]>}`>
+}
+
+/** Options of `Linear`. */
+export interface LinearOptions {
+  /** Initialisation of the weight; default PyTorch's (kaiming_uniform, a = √5). */
+  readonly weightInit?: InitScheme
+  /** Initialisation of the bias; default PyTorch's U(±1/√fan_in). */
+  readonly biasInit?: InitScheme
+}
+
+/** A `Linear` description. */
+export interface Linear<I extends number, O extends number> extends Module<LinearFn<I, O>, LinearParams<I, O>> {
+  readonly _tag: "Linear"
+  readonly inFeatures: I
+  readonly outFeatures: O
+}
+
+/**
+ * `Linear(inFeatures, outFeatures, options?)`: maps [..., in] to [..., out].
+ * Parameter count in·out + out. Source: PyTorch `torch.nn.Linear`.
+ */
+export const Linear = <const I extends number, const O extends number>(inFeatures: I, outFeatures: O, options: LinearOptions = {}): Linear<I, O> => {
+  const weightInit = options.weightInit ?? linearDefaultWeight
+  const biasInit = options.biasInit ?? linearDefaultBias
+  const label = `Linear(in_features=${inFeatures}, out_features=${outFeatures}, bias=True)`
+  return {
+    _tag: "Linear",
+    label,
+    name: undefined,
+    inFeatures,
+    outFeatures,
+    parameterCount: inFeatures * outFeatures + outFeatures,
+    init: Effect.gen(function*() {
+      const device = yield* Device
+      const rng = yield* Rng
+      const fans = { fanIn: inFeatures, fanOut: outFeatures }
+      const w = weightInit(rng, inFeatures * outFeatures, fans)
+      const b = biasInit(rng, outFeatures, fans)
+      return yield* Effect.sync(() => ({
+        weight: fromHostSync(device, [outFeatures, inFeatures] as [O, I], w),
+        bias: fromHostSync(device, [outFeatures] as [O], b)
+      }))
+    }),
+    apply: (params, x, path) => linear(x as Tensor<[number, I]>, params.weight, params.bias, path === "" ? "Linear" : path),
+    outputShape: (input, path) => {
+      if (input[input.length - 1] !== inFeatures) {
+        throw new ShapeError({ op: path, reason: `Linear expects input [..., ${inFeatures}] (in_features ${inFeatures}), got ${formatShape(input)}`, shapes: [input] })
+      }
+      return [...input.slice(0, -1), outFeatures]
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Reverse-mode automatic differentiation over records of tensors.
+ *
+ * `valueAndGrad(loss)(params)` marks every tensor of `params` as a leaf, runs `loss`
+ * (an Effect), then walks the recorded ops backwards from the scalar it returns. Ops
+ * record only when an input is tracked, so code run outside `valueAndGrad` (evaluation)
+ * records nothing. There is no global tape: what is tracked travels with the tensors.
+ */
+import type { Shape } from "@effect-nn/shape"
+import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
+import { Effect } from "effect"
+import { DeviceError } from "./errors.ts"
+import { addSame } from "./ops/elementwise.ts"
+import type { F32 } from "./ops/record.ts"
+import { result } from "./ops/record.ts"
+import type { AnyTensor, Tensor } from "./tensor.ts"
+import { view } from "./tensor.ts"
+import { mapTensors } from "./tree.ts"
+
+/** Order in which to visit nodes: every tensor after all tensors computed from it. */
+const reverseTopological = (root: AnyTensor): Array<AnyTensor> => {
+  const order: Array<AnyTensor> = []
+  const seen = new Set<number>()
+  const stack: Array<[AnyTensor, number]> = [[root, 0]]
+  seen.add(root.id)
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    const [t, i] = top
+    const inputs = t.node?.inputs ?? []
+    if (i < inputs.length) {
+      top[1] = i + 1
+      const next = inputs[i]!
+      if (next.tracked && !seen.has(next.id)) {
+        seen.add(next.id)
+        stack.push([next, 0])
+      }
+    } else {
+      stack.pop()
+      order.push(t)
+    }
+  }
+  return order.reverse()
+}
+
+/**
+ * Gradients of scalar `loss` with respect to every tracked tensor it depends on,
+ * keyed by tensor id. Throws `ShapeError` when `loss` is not a one-element tensor.
+ */
+export const backward = (loss: Tensor<unknown>): Map<number, F32> => {
+  const l = loss as F32
+  if (l.numel !== 1) {
+    throw new ShapeError({ op: "backward", reason: `the loss must be a single value, got ${formatShape(l.dims)}; reduce it with sum or mean`, shapes: [l.dims] })
+  }
+  const grads = new Map<number, F32>()
+  const device = l.device
+  grads.set(l.id, result(device, device.backend.fill(1, 1, "float32"), l.dims, "float32", []))
+  for (const t of reverseTopological(l)) {
+    const g = grads.get(t.id)
+    if (g === undefined || t.node === undefined) continue
+    const inputGrads = t.node.backward(g)
+    t.node.inputs.forEach((input, i) => {
+      const gi = inputGrads[i]
+      if (gi === undefined || !input.tracked) return
+      if (!shapeEquals(gi.dims, input.dims)) {
+        throw new ShapeError({ op: "backward", reason: `internal: gradient ${formatShape(gi.dims)} for input ${formatShape(input.dims)}`, shapes: [gi.dims, input.dims] })
+      }
+      const prev = grads.get(input.id)
+      grads.set(input.id, prev === undefined ? gi : addSame(prev, gi))
+    })
+  }
+  return grads
+}
+
+/** The loss and the gradients of a differentiated function. */
+export interface ValueAndGrad<P> {
+  /** The scalar loss (untracked). */
+  readonly value: Tensor<[]>
+  /** One gradient per parameter, in a record of exactly the parameters' type. */
+  readonly grads: P
+}
+
+/**
+ * `valueAndGrad(loss)(params)`: runs `loss(params)` and returns its value with the
+ * gradient of every tensor in `params` (zeros where the loss does not depend on one).
+ * The result's `grads` has the type of `params`. Fails with `ShapeError` when the loss is
+ * not a single value. Source: JAX's `jax.value_and_grad`.
+ */
+export const valueAndGrad = <P, E, R>(loss: (params: P) => Effect.Effect<Tensor<[]>, E, R>) =>
+  (params: P): Effect.Effect<ValueAndGrad<P>, E | ShapeError | DeviceError, R> =>
+    Effect.gen(function*() {
+      const leaves: Array<AnyTensor> = []
+      const tracked = mapTensors(params, (t) => {
+        const leaf = view(t, t.shape, undefined, true)
+        leaves.push(leaf)
+        return leaf
+      })
+      const value = yield* loss(tracked)
+      const grads = yield* Effect.try({
+        try: () => backward(value),
+        catch: (e) => (e instanceof ShapeError || e instanceof DeviceError ? e : new DeviceError({ reason: `backward failed: ${String(e)}`, cause: e }))
+      })
+      let i = 0
+      const gradTree = mapTensors(params, (t) => {
+        const leaf = leaves[i++]!
+        const g = grads.get(leaf.id)
+        if (g !== undefined) return view(g, t.shape)
+        return result(t.device, t.device.backend.fill(t.numel, 0, "float32"), t.shape, "float32", [])
+      })
+      return { value: view(value, [] as []), grads: gradTree }
+    })
+
+/** Only the gradients of `valueAndGrad`. */
+export const grad = <P, E, R>(loss: (params: P) => Effect.Effect<Tensor<[]>, E, R>) =>
+  (params: P) => Effect.map(valueAndGrad(loss)(params), (r) => r.grads)
+
+export type { Shape }

@@ -1,0 +1,72 @@
+/** Matrix products and the affine map of a `Linear` layer, with gradients. */
+import type { Shape } from "@effect-nn/shape"
+import { ShapeError, formatShape } from "@effect-nn/shape"
+import type { MatmulSpec } from "../backend.ts"
+import type { Tensor } from "../tensor.ts"
+import type { F32 } from "./record.ts"
+import { assertFloat, deviceOf, result, retype } from "./record.ts"
+import { reshape, sumToShape } from "./shape-ops.ts"
+
+const mm = (a: F32, b: F32, spec: MatmulSpec): F32 => {
+  const device = deviceOf("matmul", a, b)
+  return result(device, device.backend.matmul(a.storage, b.storage, spec), [spec.m, spec.n], "float32", [a, b], (g) => [
+    // C = op(A)·op(B). dA = g·op(B)ᵀ (stored in A's layout), dB = op(A)ᵀ·g (in B's layout).
+    spec.transA
+      ? mm(b, g, { m: spec.k, k: spec.n, n: spec.m, transA: spec.transB, transB: true })
+      : mm(g, b, { m: spec.m, k: spec.n, n: spec.k, transA: false, transB: !spec.transB }),
+    spec.transB
+      ? mm(g, a, { m: spec.n, k: spec.m, n: spec.k, transA: true, transB: spec.transA })
+      : mm(a, g, { m: spec.k, k: spec.m, n: spec.n, transA: !spec.transA, transB: false })
+  ])
+}
+
+/**
+ * [M, K] · [K, N] → [M, N]. Throws `ShapeError` naming both shapes when the inner
+ * dims differ.
+ */
+export const matmul = <M, K, N>(a: Tensor<[M, K]>, b: Tensor<[K, N]>): Tensor<[M, N]> => {
+  const x = assertFloat("matmul", a)
+  const y = assertFloat("matmul", b)
+  if (x.dims.length !== 2 || y.dims.length !== 2 || x.dims[1] !== y.dims[0]) {
+    throw new ShapeError({ op: "matmul", reason: `shapes ${formatShape(x.dims)} and ${formatShape(y.dims)} cannot be multiplied (expects [M, K] · [K, N])`, shapes: [x.dims, y.dims] })
+  }
+  return retype(mm(x, y, { m: x.dims[0]!, k: x.dims[1]!, n: y.dims[1]!, transA: false, transB: false }))
+}
+
+/**
+ * x · Wᵀ + b, PyTorch's `F.linear`: x [..., in], weight [out, in], bias [out] →
+ * [..., out]. `where` names the layer in errors (its path in the network).
+ */
+export const linear = <Pre extends Array<number>, I, O>(
+  x: Tensor<[...Pre, I]>,
+  weight: Tensor<[O, I]>,
+  bias?: Tensor<[O]>,
+  where = "linear"
+): Tensor<[...Pre, O]> => {
+  const input = assertFloat(where, x)
+  const w = assertFloat(where, weight)
+  const dims = input.dims
+  const [outF, inF] = w.dims as [number, number]
+  if (dims.length < 1 || dims[dims.length - 1] !== inF) {
+    throw new ShapeError({
+      op: where,
+      reason: `expects input [..., ${inF}] (in_features ${inF}), got ${formatShape(dims)}`,
+      shapes: [dims, w.dims]
+    })
+  }
+  const lead: Shape = dims.slice(0, -1)
+  const rows = lead.reduce((p, d) => p * d, 1)
+  const x2 = dims.length === 2 ? input : reshape(input, [rows, inF])
+  let y = mm(x2, w, { m: rows, k: inF, n: outF, transA: false, transB: true })
+  if (bias !== undefined) {
+    const b = assertFloat(where, bias)
+    if (b.dims.length !== 1 || b.dims[0] !== outF) {
+      throw new ShapeError({ op: where, reason: `bias must be [${outF}], got ${formatShape(b.dims)}`, shapes: [b.dims] })
+    }
+    const device = deviceOf(where, y, b)
+    const storage = device.backend.binary("add", y.storage, b.storage, [rows, outF], [outF, 1], [0, 1])
+    const pre = y
+    y = result(device, storage, [rows, outF], "float32", [pre, b], (g) => [g, sumToShape(g, [outF])])
+  }
+  return retype(dims.length === 2 ? y : reshape(y, [...lead, outF]))
+}
