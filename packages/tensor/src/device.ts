@@ -56,3 +56,15 @@ export const dispose = (tree: unknown): Effect.Effect<void> =>
 
 /** Memory and work counters of the current device. */
 export const memoryStats = Effect.map(Effect.service(Device), (d) => d.backend.stats())
+
+/**
+ * Releases the tensors of `previous` that `next` no longer uses: how a loop that turns
+ * state into new state (parameters, optimiser moments) keeps device memory flat.
+ */
+export const disposeReplaced = (previous: unknown, next: unknown): Effect.Effect<void> =>
+  Effect.sync(() => {
+    const keep = storagesOf(next)
+    forEachTensor(previous, (t) => {
+      if (!keep.has(t.storage)) t.device.memory.dispose(t.storage)
+    })
+  })

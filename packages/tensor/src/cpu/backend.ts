@@ -102,17 +102,32 @@ export class CpuBackend implements Backend {
     const B = this.s(b).f32
     const out = this.make(m * n)
     const C = out.f32
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let acc = 0
-        for (let p = 0; p < k; p++) {
-          const av = transA ? A[p * m + i]! : A[i * k + p]!
-          const bv = transB ? B[j * k + p]! : B[p * n + j]!
-          acc += av * bv
+    if (transB) {
+      // Row of op(A) · row of B: both walks are contiguous when A is not transposed.
+      const row = new Float64Array(k)
+      for (let i = 0; i < m; i++) {
+        for (let p = 0; p < k; p++) row[p] = transA ? A[p * m + i]! : A[i * k + p]!
+        for (let j = 0; j < n; j++) {
+          let acc = 0
+          const base = j * k
+          for (let p = 0; p < k; p++) acc += row[p]! * B[base + p]!
+          C[i * n + j] = acc
         }
-        C[i * n + j] = acc
+      }
+      return out
+    }
+    // C[i, :] += op(A)[i, p] · B[p, :], accumulated in float64.
+    const acc = new Float64Array(m * n)
+    for (let p = 0; p < k; p++) {
+      const bRow = p * n
+      for (let i = 0; i < m; i++) {
+        const av = transA ? A[p * m + i]! : A[i * k + p]!
+        if (av === 0) continue
+        const cRow = i * n
+        for (let j = 0; j < n; j++) acc[cRow + j]! += av * B[bRow + j]!
       }
     }
+    C.set(acc)
     return out
   }
 

@@ -19,13 +19,13 @@ const checked = <A>(op: string, f: () => A): Effect.Effect<A, ShapeError | Devic
   })
 
 /** Creates a tensor on `device` from host data (copied), synchronously. Throws on bad input. */
-export const fromHostSync = <S, D extends DType = "float32">(
+export const fromHostSync = <const S extends Shape, D extends DType = "float32">(
   device: DeviceHandle,
   shape: S,
   data: ArrayLike<number>,
   dtype?: D
-): Tensor<S, D> => {
-  const dims = shape as Shape
+): Tensor<[...S], D> => {
+  const dims: Shape = shape
   assertValidShape("fromArray", dims)
   const dt = (dtype ?? "float32") as D
   if (data.length !== numel(dims)) {
@@ -34,7 +34,7 @@ export const fromHostSync = <S, D extends DType = "float32">(
   const host = dt === "int32"
     ? (data instanceof Int32Array ? data : Int32Array.from(data))
     : (data instanceof Float32Array ? data : Float32Array.from(data))
-  return wrap(device, device.backend.upload(host), shape, dt)
+  return wrap(device, device.backend.upload(host), [...shape] as [...S], dt)
 }
 
 /**
@@ -46,7 +46,7 @@ export const fromArray = <const S extends Shape, D extends DType = "float32">(
   data: ArrayLike<number>,
   dtype?: D
 ): Effect.Effect<Tensor<[...S], D>, ShapeError | DeviceError, Device> =>
-  Effect.flatMap(Effect.service(Device), (device) => checked("fromArray", () => fromHostSync(device, [...shape] as [...S], data, dtype)))
+  Effect.flatMap(Effect.service(Device), (device) => checked("fromArray", () => fromHostSync(device, shape, data, dtype)))
 
 /** A tensor of shape `shape` filled with `value`. */
 export const full = <const S extends Shape, D extends DType = "float32">(

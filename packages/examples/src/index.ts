@@ -1,0 +1,6 @@
+/** @effect-nn/examples — the tutorial's networks and the training program's building blocks. */
+export * from "./models/index.ts"
+export * from "./training/step.ts"
+export * from "./training/epoch.ts"
+export * from "./training/evaluate.ts"
+export * from "./training/run.ts"

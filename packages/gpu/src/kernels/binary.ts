@@ -1,0 +1,125 @@
+/**
+ * `binary`: out[i] = a[ia] ∘ b[ib] with broadcasting through strides. On the host the
+ * geometry is simplified first (size-1 dims dropped, dims that are contiguous in both
+ * inputs merged), so a same-shape op runs at rank 1 and a bias add at rank 2; the
+ * shader walks up to `maxRank` dims read from the uniform slot.
+ */
+import { type BinaryOp, DeviceError, type Storage } from "@effect-nn/tensor"
+import { grid2d } from "../limits.ts"
+import type { KernelSpec } from "../pipelines.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+
+/** Most dims the shader walks (after merging). */
+export const maxRank = 8
+
+const expressions: Record<BinaryOp, string> = {
+  add: "x + y",
+  sub: "x - y",
+  mul: "x * y",
+  div: "x / y",
+  max: "max(x, y)",
+  min: "min(x, y)"
+}
+
+const specs = new Map<BinaryOp, KernelSpec>()
+
+/** WGSL of the `op` variant. Uniform words: n, rank, _, _, shape[8], aStrides[8], bStrides[8]. */
+export const binarySpec = (op: BinaryOp): KernelSpec => {
+  let spec = specs.get(op)
+  if (spec === undefined) {
+    spec = {
+      key: `binary:${op}`,
+      inputs: 2,
+      outputs: 1,
+      code: /* wgsl */ `
+struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4<u32>, 2>, sa: array<vec4<u32>, 2>, sb: array<vec4<u32>, 2> }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${linearIndexWgsl}
+${elementwiseMain} {
+  let i = linearIndex(wid, lid, nwg);
+  if (i >= u.n) { return; }
+  var rest = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = u.rank; d > 0u; d--) {
+    let k = d - 1u;
+    let size = u.shape[k >> 2u][k & 3u];
+    let c = rest % size;
+    rest = rest / size;
+    ia += c * u.sa[k >> 2u][k & 3u];
+    ib += c * u.sb[k >> 2u][k & 3u];
+  }
+  let x = a[ia];
+  let y = b[ib];
+  out[i] = ${expressions[op]};
+}`
+    }
+    specs.set(op, spec)
+  }
+  return spec
+}
+
+/** A broadcast geometry: dims with the strides of both inputs. */
+export interface Geometry {
+  readonly shape: ReadonlyArray<number>
+  readonly aStrides: ReadonlyArray<number>
+  readonly bStrides: ReadonlyArray<number>
+}
+
+/**
+ * The same geometry with size-1 dims dropped and mergeable neighbours merged (an outer
+ * dim merges into the next when, in both inputs, its stride equals the inner stride times
+ * the inner size).
+ */
+export const simplify = (shape: ReadonlyArray<number>, aStrides: ReadonlyArray<number>, bStrides: ReadonlyArray<number>): Geometry => {
+  const s: Array<number> = []
+  const sa: Array<number> = []
+  const sb: Array<number> = []
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!
+    if (n === 1) continue
+    const last = s.length - 1
+    if (last >= 0 && sa[last] === aStrides[d]! * n && sb[last] === bStrides[d]! * n) {
+      s[last] = s[last]! * n
+      sa[last] = aStrides[d]!
+      sb[last] = bStrides[d]!
+    } else {
+      s.push(n)
+      sa.push(aStrides[d]!)
+      sb.push(bStrides[d]!)
+    }
+  }
+  return { shape: s, aStrides: sa, bStrides: sb }
+}
+
+/** out = a ∘ b over `outShape`, reading a and b through the given strides (0 = broadcast). */
+export const binary = (
+  ctx: KernelContext,
+  op: BinaryOp,
+  a: Storage,
+  b: Storage,
+  outShape: ReadonlyArray<number>,
+  aStrides: ReadonlyArray<number>,
+  bStrides: ReadonlyArray<number>
+): GpuStorage => {
+  const numel = outShape.reduce((p, d) => p * d, 1)
+  const g = simplify(outShape, aStrides, bStrides)
+  if (g.shape.length > maxRank) {
+    throw new DeviceError({ reason: `binary ${op}: rank ${g.shape.length} after merging dims exceeds the WebGPU kernel's ${maxRank}` })
+  }
+  const out = ctx.output(numel, "float32")
+  if (numel === 0) return out
+  ctx.dispatch(binarySpec(op), [a, b, out], grid2d(Math.ceil(numel / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
+    u.u32(0, numel)
+    u.u32(1, g.shape.length)
+    for (let d = 0; d < g.shape.length; d++) {
+      u.u32(4 + d, g.shape[d]!)
+      u.u32(12 + d, g.aStrides[d]!)
+      u.u32(20 + d, g.bStrides[d]!)
+    }
+  }, numel * 3)
+  return out
+}

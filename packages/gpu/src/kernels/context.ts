@@ -1,0 +1,54 @@
+/**
+ * What a kernel's dispatch helper needs from the backend: fresh output storages and a
+ * way to encode one dispatch. Each kernel module exports its WGSL (through `KernelSpec`s)
+ * and a helper `(ctx, ...) => storage` that validates sizes, writes its uniform slot
+ * and encodes its dispatch.
+ */
+import type { DType, Storage } from "@effect-nn/tensor"
+import type { KernelSpec } from "../pipelines.ts"
+import type { PooledBuffer } from "../pool.ts"
+import type { UniformWriter } from "../uniforms.ts"
+
+/** A WebGPU storage: a pooled buffer holding `numel` 4-byte elements. */
+export interface GpuStorage extends Storage {
+  readonly buffer: PooledBuffer
+}
+
+/** The backend as kernels see it. */
+export interface KernelContext {
+  /** `maxComputeWorkgroupsPerDimension` of the device. */
+  readonly maxWorkgroupsPerDimension: number
+  /** True when the device has the `subgroups` feature. */
+  readonly subgroups: boolean
+  /** A fresh storage of `numel` elements; throws `DeviceError` over the binding limit. */
+  output(numel: number, dtype: DType): GpuStorage
+  /**
+   * Encodes one dispatch of `spec` over `groups` = [x, y] workgroups, binding `storages`
+   * (inputs then outputs, as `spec` declares). `params` fills the dispatch's uniform slot;
+   * `work` estimates its cost in pacing units (a matmul FMA is one unit).
+   */
+  dispatch(
+    spec: KernelSpec,
+    storages: ReadonlyArray<Storage>,
+    groups: readonly [number, number],
+    params: (u: UniformWriter) => void,
+    work: number
+  ): void
+}
+
+/** Threads per workgroup of the element-wise kernels. */
+export const elementwiseWorkgroup = 256
+
+/**
+ * WGSL prologue shared by the element-wise kernels: `index(wid, lid, nwg)` is the linear
+ * element index of a thread in a 2-D grid of 256-thread workgroups.
+ */
+export const linearIndexWgsl = /* wgsl */ `
+fn linearIndex(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return (wid.y * nwg.x + wid.x) * ${elementwiseWorkgroup}u + lid.x;
+}
+`
+
+/** The builtin parameters of an element-wise `main`. */
+export const elementwiseMain = /* wgsl */ `@compute @workgroup_size(${elementwiseWorkgroup})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`

@@ -1,0 +1,91 @@
+/**
+ * `unary`: out = f(a) element-wise over float32, one variant (pipeline) per `UnaryOp`.
+ * `alpha` is the scalar of `scale`, `addScalar`, `pow` and `clampMin`. Matches the CPU
+ * reference, including `pow` of negative bases with integer exponents and
+ * `relu`/`step` returning 0 at exactly 0.
+ */
+import type { Storage, UnaryOp } from "@effect-nn/tensor"
+import { grid2d } from "../limits.ts"
+import type { KernelSpec } from "../pipelines.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+
+/** The WGSL expression of each op, over `x` and `alpha`. */
+const expressions: Record<UnaryOp, string> = {
+  neg: "-x",
+  exp: "exp(x)",
+  log: "log(x)",
+  sqrt: "sqrt(x)",
+  relu: "select(0.0, x, x > 0.0)",
+  step: "select(0.0, 1.0, x > 0.0)",
+  abs: "abs(x)",
+  square: "x * x",
+  scale: "x * alpha",
+  addScalar: "x + alpha",
+  pow: "powf(x, alpha)",
+  clampMin: "select(x, alpha, x < alpha)"
+}
+
+/** x^a as `Math.pow` computes it (negative bases need an integer exponent). */
+const powWgsl = /* wgsl */ `
+fn powf(x: f32, a: f32) -> f32 {
+  if (a == 0.0) { return 1.0; }
+  if (a == 1.0) { return x; }
+  if (a == 2.0) { return x * x; }
+  if (a == 3.0) { return x * x * x; }
+  if (a == 0.5) { return sqrt(x); }
+  if (a == -1.0) { return 1.0 / x; }
+  let ax = abs(x);
+  if (ax == 0.0) {
+    // 0^a: 0 for a > 0, +inf for a < 0 (1/0 at run time).
+    let inf = 1.0 / ax;
+    return select(inf, 0.0, a > 0.0);
+  }
+  var r = exp2(a * log2(ax));
+  if (x < 0.0) {
+    if (floor(a) != a) { return sqrt(x); } // NaN, like Math.pow
+    if (fract(a * 0.5) != 0.0) { r = -r; }
+  }
+  return r;
+}
+`
+
+const specs = new Map<UnaryOp, KernelSpec>()
+
+/** WGSL of the `op` variant. */
+export const unarySpec = (op: UnaryOp): KernelSpec => {
+  let spec = specs.get(op)
+  if (spec === undefined) {
+    spec = {
+      key: `unary:${op}`,
+      inputs: 1,
+      outputs: 1,
+      code: /* wgsl */ `
+struct Params { n: u32, alpha: f32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${linearIndexWgsl}
+${op === "pow" ? powWgsl : ""}
+${elementwiseMain} {
+  let i = linearIndex(wid, lid, nwg);
+  if (i >= u.n) { return; }
+  let x = a[i];
+  let alpha = u.alpha;
+  out[i] = ${expressions[op]};
+}`
+    }
+    specs.set(op, spec)
+  }
+  return spec
+}
+
+/** out = op(a) over `numel` float32 values. */
+export const unary = (ctx: KernelContext, op: UnaryOp, a: Storage, numel: number, alpha: number): GpuStorage => {
+  const out = ctx.output(numel, "float32")
+  if (numel === 0) return out
+  ctx.dispatch(unarySpec(op), [a, out], grid2d(Math.ceil(numel / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
+    u.u32(0, numel)
+    u.f32(1, alpha)
+  }, numel * 2)
+  return out
+}

@@ -1,0 +1,105 @@
+/**
+ * Pacing of readbacks. While a `mapAsync` promise is pending, the `webgpu` package for
+ * Node polls Dawn on the main thread at 100% CPU, which on a software adapter (lavapipe)
+ * takes a core away from the "GPU" itself (measured: a 130 ms kernel took 190–240 ms
+ * when polled from submit, 133 ms after sleeping first). So before waiting on a map the
+ * backend sleeps for most of the predicted remaining GPU time.
+ *
+ * The prediction is a cost model: each dispatch carries a work estimate in abstract
+ * units (a matmul FMA is one unit; see the kernels), plus a fixed per-dispatch cost.
+ * The GPU is modelled as a queue: a submit starts when both it and the previous submit's
+ * work are done. The seconds-per-unit rate is learned from the observed completion times.
+ */
+
+/** Fixed units per dispatch (lavapipe: about 20 µs a dispatch). */
+export const unitsPerDispatch = 100_000
+
+interface Submitted {
+  readonly seq: number
+  readonly at: number
+  readonly units: number
+}
+
+/** Fraction of the predicted remaining time to sleep (the rest is polled). */
+const sleepFraction = 0.85
+/** Below this many predicted milliseconds, do not sleep at all. */
+const minSleepMs = 2
+/** Bounds of the learned rate (ms per unit). */
+const minMsPerUnit = 1e-9
+const maxMsPerUnit = 1e-4
+/** Submits remembered while nobody reads back. */
+const maxQueued = 256
+
+/** Learns the GPU's speed and tells a reader how long to sleep before mapping. */
+export class Pacer {
+  /** Milliseconds per unit (initial guess: 5 G units/s). */
+  private msPerUnit = 2e-7
+  private units = 0
+  private seq = 0
+  private readonly queue: Array<Submitted> = []
+
+  constructor(readonly enabled: boolean) {}
+
+  /** Adds the work of one dispatch to the batch being encoded. */
+  add(units: number): void {
+    this.units += units + unitsPerDispatch
+  }
+
+  /** Records a submit of the batch encoded so far; returns its sequence number. */
+  submitted(now: number): number {
+    const seq = this.seq++
+    if (this.enabled) {
+      this.queue.push({ seq, at: now, units: this.units })
+      if (this.queue.length > maxQueued) this.queue.shift()
+    }
+    this.units = 0
+    return seq
+  }
+
+  /** Predicted completion time (ms, `performance.now` clock) of submits up to `seq` at rate `msPerUnit`. */
+  private finish(seq: number, msPerUnit: number): number {
+    let done = 0
+    for (const s of this.queue) {
+      if (s.seq > seq) break
+      done = Math.max(done, s.at) + s.units * msPerUnit
+    }
+    return done
+  }
+
+  /** Milliseconds to sleep now before waiting for submit `seq`. */
+  sleepBefore(seq: number, now: number): number {
+    if (!this.enabled) return 0
+    const remaining = this.finish(seq, this.msPerUnit) - now
+    return remaining * sleepFraction >= minSleepMs ? remaining * sleepFraction : 0
+  }
+
+  /**
+   * Learns from submit `seq` completing (being observed) at `at`; `sleptUntil` is when the
+   * reader's sleep ended (0 when it did not sleep).
+   */
+  observe(seq: number, at: number, sleptUntil: number): void {
+    if (!this.enabled || this.queue.length === 0 || this.queue[0]!.seq > seq) return
+    const overslept = sleptUntil > 0 && at - sleptUntil < 1
+    if (overslept) {
+      // Done before the sleep ended: the true rate is lower by an unknown amount.
+      this.msPerUnit *= 0.9
+    } else {
+      // Solve finish(seq, r) = at for r by bisection (finish is increasing in r).
+      let lo = 0
+      let hi = this.msPerUnit * 64
+      if (this.finish(seq, hi) > at) {
+        for (let i = 0; i < 40; i++) {
+          const mid = (lo + hi) / 2
+          if (this.finish(seq, mid) > at) hi = mid
+          else lo = mid
+        }
+        const rate = (lo + hi) / 2
+        if (rate > 0) this.msPerUnit = 0.6 * this.msPerUnit + 0.4 * rate
+      } else {
+        this.msPerUnit *= 4
+      }
+    }
+    this.msPerUnit = Math.min(maxMsPerUnit, Math.max(minMsPerUnit, this.msPerUnit))
+    while (this.queue.length > 0 && this.queue[0]!.seq <= seq) this.queue.shift()
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Pipelines, layouts and bind groups, each created once and cached.
+ *
+ * Every kernel uses the same binding scheme, so layouts are shared by all kernels with
+ * the same number of inputs and outputs: binding 0 is the uniform slot (dynamic offset
+ * into the uniform ring), bindings 1..inputs are read-only storage, and the next
+ * `outputs` bindings are read-write storage. Bind groups are keyed by layout and buffer
+ * identities; pooled buffers recur step after step, so a training loop stops creating
+ * bind groups after its first step.
+ */
+import { ShaderStageCompute } from "./flags.ts"
+import type { PooledBuffer } from "./pool.ts"
+import { slotBytes } from "./uniforms.ts"
+
+/** A compute kernel variant: its WGSL and its binding counts. */
+export interface KernelSpec {
+  /** Unique cache key of this kernel variant (e.g. `unary:exp`). */
+  readonly key: string
+  /** Read-only storage bindings (1..inputs). */
+  readonly inputs: number
+  /** Read-write storage bindings (after the inputs). */
+  readonly outputs: number
+  /** WGSL source with entry point `main`; binding 0 is `var<uniform>`. */
+  readonly code: string
+}
+
+/** Bind groups cached before the cache is cleared (a guard against unbounded growth). */
+const maxCachedBindGroups = 8192
+
+/** Creates and caches pipelines, layouts and bind groups of one device. */
+export class Pipelines {
+  private readonly layouts = new Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>()
+  private readonly pipelines = new Map<string, GPUComputePipeline>()
+  private readonly groups = new Map<string, GPUBindGroup>()
+  /** Pipelines created so far (for tests and benchmarks). */
+  created = 0
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly uniforms: GPUBuffer
+  ) {}
+
+  private layout(inputs: number, outputs: number): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
+    const key = `${inputs}/${outputs}`
+    let layout = this.layouts.get(key)
+    if (layout === undefined) {
+      const entries: Array<GPUBindGroupLayoutEntry> = [
+        { binding: 0, visibility: ShaderStageCompute, buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: slotBytes } }
+      ]
+      for (let i = 0; i < inputs + outputs; i++) {
+        entries.push({ binding: i + 1, visibility: ShaderStageCompute, buffer: { type: i < inputs ? "read-only-storage" : "storage" } })
+      }
+      const group = this.device.createBindGroupLayout({ label: `layout ${key}`, entries })
+      const pipeline = this.device.createPipelineLayout({ label: `layout ${key}`, bindGroupLayouts: [group] })
+      layout = { group, pipeline }
+      this.layouts.set(key, layout)
+    }
+    return layout
+  }
+
+  /** The compute pipeline of `spec`, compiled on first use. */
+  pipeline(spec: KernelSpec): GPUComputePipeline {
+    let pipeline = this.pipelines.get(spec.key)
+    if (pipeline === undefined) {
+      const module = this.device.createShaderModule({ label: spec.key, code: spec.code })
+      pipeline = this.device.createComputePipeline({
+        label: spec.key,
+        layout: this.layout(spec.inputs, spec.outputs).pipeline,
+        compute: { module, entryPoint: "main" }
+      })
+      this.pipelines.set(spec.key, pipeline)
+      this.created++
+    }
+    return pipeline
+  }
+
+  /** The bind group of `spec`'s layout over `buffers` (inputs then outputs). */
+  bindGroup(spec: KernelSpec, buffers: ReadonlyArray<PooledBuffer>): GPUBindGroup {
+    let key = `${spec.inputs}/${spec.outputs}`
+    for (const b of buffers) key += `,${b.id}`
+    let group = this.groups.get(key)
+    if (group === undefined) {
+      if (this.groups.size >= maxCachedBindGroups) this.groups.clear()
+      const entries: Array<GPUBindGroupEntry> = [{ binding: 0, resource: { buffer: this.uniforms, offset: 0, size: slotBytes } }]
+      for (let i = 0; i < buffers.length; i++) entries.push({ binding: i + 1, resource: { buffer: buffers[i]!.buffer } })
+      group = this.device.createBindGroup({ layout: this.layout(spec.inputs, spec.outputs).group, entries })
+      this.groups.set(key, group)
+    }
+    return group
+  }
+
+  /** Number of cached bind groups. */
+  get bindGroupCount(): number {
+    return this.groups.size
+  }
+
+  /** Forgets every bind group (after buffers were destroyed). */
+  clearBindGroups(): void {
+    this.groups.clear()
+  }
+}
