@@ -140,7 +140,13 @@ const runTsc = (): Promise<TscRun> =>
             .map((l) => resolve(l.trim()))
         )
         const checkTime = /^Check time:\s+(\S+)/m.exec(output)?.[1]
-        resolvePromise({ diagnostics: parseDiagnostics(output), files, wallMs, checkTime, exitCode, output })
+        const diagnostics = parseDiagnostics(output)
+        // A crash (a Go panic also exits 2) prints no diagnostic we can parse.
+        if (exitCode !== 0 && diagnostics.length === 0) {
+          reject(new Error(`tsc exited ${exitCode} without a parsable diagnostic:\n${output}`))
+          return
+        }
+        resolvePromise({ diagnostics, files, wallMs, checkTime, exitCode, output })
       }
     )
   })

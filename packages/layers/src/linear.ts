@@ -19,7 +19,9 @@ export interface LinearParams<I extends number, O extends number> {
 
 /** Shape transform of `Linear(I, O)`: [..., I] → [..., O]; otherwise a mismatch naming both dims. */
 export interface LinearFn<I extends number, O extends number> extends ShapeFn {
-  readonly Out: this["In"] extends readonly [...infer Pre, infer L]
+  readonly Out: number[] extends this["In"]
+    ? Array<number> // rank unknown until run time: checked there
+    : this["In"] extends readonly [...infer Pre, infer L]
     ? number extends L
       ? [...Pre, O]
       : [L] extends [I]

@@ -38,9 +38,9 @@ export type DimText<D> = D extends { readonly [SymbolicDimId]: infer N extends s
       ? `${D}`
       : "?"
 
-type JoinDims<S, Acc extends string = ""> = S extends readonly [infer H, ...infer T]
-  ? JoinDims<T, Acc extends "" ? DimText<H> : `${Acc}, ${DimText<H>}`>
-  : Acc
+type JoinDims<S> = S extends readonly [infer H, ...infer T]
+  ? T extends readonly [] ? DimText<H> : `${DimText<H>}, ${JoinDims<T>}`
+  : ""
 
 /** How a shape reads in an error message: `[B, 784]`. */
 export type ShapeText<S> = S extends readonly unknown[]

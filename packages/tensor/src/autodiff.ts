@@ -57,7 +57,7 @@ export const backward = (loss: Tensor<unknown>): Map<number, F32> => {
   for (const t of reverseTopological(l)) {
     const g = grads.get(t.id)
     if (g === undefined || t.node === undefined) continue
-    const inputGrads = t.node.backward(g)
+    const inputGrads = t.node.backward(g, t.node.inputs.map((input) => input.tracked))
     t.node.inputs.forEach((input, i) => {
       const gi = inputGrads[i]
       if (gi === undefined || !input.tracked) return

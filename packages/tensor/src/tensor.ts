@@ -21,7 +21,8 @@ export interface DeviceHandle {
 /** A recorded op: its differentiable inputs and how to map the output grad to theirs. */
 export interface TapeNode {
   readonly inputs: ReadonlyArray<Tensor<unknown, DType>>
-  readonly backward: (grad: Tensor<Shape, "float32">) => ReadonlyArray<Tensor<Shape, "float32"> | undefined>
+  /** `needs[i]` says whether input i takes part in differentiation (skip its grad if not). */
+  readonly backward: (grad: Tensor<Shape, "float32">, needs: ReadonlyArray<boolean>) => ReadonlyArray<Tensor<Shape, "float32"> | undefined>
 }
 
 let nextTensorId = 0

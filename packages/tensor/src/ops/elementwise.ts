@@ -21,19 +21,19 @@ const binary = (op: BinaryOp, a: F32, b: F32): F32 => {
     })
   }
   const storage = device.backend.binary(op, a.storage, b.storage, out, broadcastStrides(a.dims, out), broadcastStrides(b.dims, out))
-  return result(device, storage, out, "float32", [a, b], (g) => {
+  return result(device, storage, out, "float32", [a, b], (g, [needA, needB]) => {
     switch (op) {
       case "add":
-        return [g, sumToShape(g, b.dims)]
+        return [g, needB ? sumToShape(g, b.dims) : undefined]
       case "sub":
-        return [g, sumToShape(neg(g), b.dims)]
+        return [g, needB ? sumToShape(neg(g), b.dims) : undefined]
       case "mul":
-        return [mulRaw(g, b), sumToShape(mulRaw(g, a), b.dims)]
+        return [needA ? mulRaw(g, b) : undefined, needB ? sumToShape(mulRaw(g, a), b.dims) : undefined]
       case "div": {
-        const ga = divRaw(g, b)
+        const ga = needA ? divRaw(g, b) : undefined
         // d(a/b)/db = -a/b² = -(a/b)/b
-        const gb = neg(divRaw(mulRaw(g, divRaw(a, b)), b))
-        return [ga, sumToShape(gb, b.dims)]
+        const gb = needB ? sumToShape(neg(divRaw(mulRaw(g, divRaw(a, b)), b)), b.dims) : undefined
+        return [ga, gb]
       }
       case "max":
       case "min":

@@ -9,14 +9,18 @@ import { reshape, sumToShape } from "./shape-ops.ts"
 
 const mm = (a: F32, b: F32, spec: MatmulSpec): F32 => {
   const device = deviceOf("matmul", a, b)
-  return result(device, device.backend.matmul(a.storage, b.storage, spec), [spec.m, spec.n], "float32", [a, b], (g) => [
+  return result(device, device.backend.matmul(a.storage, b.storage, spec), [spec.m, spec.n], "float32", [a, b], (g, [needA, needB]) => [
     // C = op(A)·op(B). dA = g·op(B)ᵀ (stored in A's layout), dB = op(A)ᵀ·g (in B's layout).
-    spec.transA
-      ? mm(b, g, { m: spec.k, k: spec.n, n: spec.m, transA: spec.transB, transB: true })
-      : mm(g, b, { m: spec.m, k: spec.n, n: spec.k, transA: false, transB: !spec.transB }),
-    spec.transB
-      ? mm(g, a, { m: spec.n, k: spec.m, n: spec.k, transA: true, transB: spec.transA })
-      : mm(a, g, { m: spec.k, k: spec.m, n: spec.n, transA: !spec.transA, transB: false })
+    !needA
+      ? undefined
+      : spec.transA
+        ? mm(b, g, { m: spec.k, k: spec.n, n: spec.m, transA: spec.transB, transB: true })
+        : mm(g, b, { m: spec.m, k: spec.n, n: spec.k, transA: false, transB: !spec.transB }),
+    !needB
+      ? undefined
+      : spec.transB
+        ? mm(g, a, { m: spec.n, k: spec.m, n: spec.k, transA: true, transB: spec.transA })
+        : mm(a, g, { m: spec.k, k: spec.m, n: spec.n, transA: !spec.transA, transB: false })
   ])
 }
 
@@ -66,7 +70,7 @@ export const linear = <Pre extends Array<number>, I, O>(
     const device = deviceOf(where, y, b)
     const storage = device.backend.binary("add", y.storage, b.storage, [rows, outF], [outF, 1], [0, 1])
     const pre = y
-    y = result(device, storage, [rows, outF], "float32", [pre, b], (g) => [g, sumToShape(g, [outF])])
+    y = result(device, storage, [rows, outF], "float32", [pre, b], (g, [, needB]) => [g, needB ? sumToShape(g, [outF]) : undefined])
   }
   return retype(dims.length === 2 ? y : reshape(y, [...lead, outF]))
 }
