@@ -2,7 +2,7 @@
  * Field cases from public bug reports against other libraries, on every device:
  * cross-entropy with huge logits, gradients through buffer reuse, relu'(0) = 0.
  */
-import { Linear, forward } from "@effect-nn/layers"
+import { Linear, Mode, forward } from "@effect-nn/layers"
 import type { Tensor } from "@effect-nn/tensor"
 import { add, crossEntropy, fromArray, linear, relu, sum, toArray, valueAndGrad } from "@effect-nn/tensor"
 import { Effect } from "effect"
@@ -61,7 +61,7 @@ for (const [device, rt] of runtimes()) {
         const layer = Linear(2, 2)
         const params = { weight: yield* fromArray([2, 2], [1, 2, 3, 4]), bias: yield* fromArray([2], [0.5, -0.5]) }
         const x = yield* fromArray([1, 2], [1, 1])
-        return Array.from(yield* toArray(yield* forward(layer, params, x)))
+        return Array.from(yield* toArray(yield* forward(layer, { params, buffers: {} }, x, Mode.eval)))
       }))
       expect(r).toEqual([3.5, 6.5])
     })

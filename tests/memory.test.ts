@@ -3,8 +3,10 @@
  * (after warm-up) the number of live device buffers, of storages in use and of
  * storages owned by arenas stays exactly constant, on every device.
  */
+import type { TrainState } from "@effect-nn/examples"
 import { trainStep } from "@effect-nn/examples"
 import { Linear, ReLU, sequential } from "@effect-nn/layers"
+import type { AdamState } from "@effect-nn/optim"
 import { adam } from "@effect-nn/optim"
 import { Device, disposeReplaced, item, makeRandomSource } from "@effect-nn/tensor"
 import { Effect } from "effect"
@@ -22,8 +24,8 @@ for (const [device, rt] of runtimes()) {
         const dev = yield* Device
         const optimizer = adam({ lr: 1e-2 })
         const step = trainStep(model, optimizer, 8)
-        const params = yield* model.init
-        let state = { params, opt: yield* optimizer.init(params), lossSum: undefined as undefined | Parameters<typeof item>[0] }
+        const initial = yield* model.init
+        let state: TrainState<typeof initial, AdamState> = { model: initial, opt: yield* optimizer.init(initial.params), lossSum: undefined }
         const snapshot = () => {
           const s = dev.backend.stats()
           return { live: s.liveBuffers, inUse: s.inUse, owned: dev.memory.owned }

@@ -2,7 +2,7 @@
  * Moving a model: parameters initialised on the CPU and moved to WebGPU get non-empty
  * gradients there, and one SGD step changes them (no stale CPU copies).
  */
-import { Linear, crossEntropy, forward } from "@effect-nn/layers"
+import { Linear, Mode, crossEntropy, forward } from "@effect-nn/layers"
 import { sgd } from "@effect-nn/optim"
 import { Cpu, Rng, fromArray, mapTensors, toArray, toDevice, valueAndGrad } from "@effect-nn/tensor"
 import type { AnyTensor, Tensor } from "@effect-nn/tensor"
@@ -17,7 +17,7 @@ describe("moving parameters from the CPU to WebGPU", () => {
   const gpu = runtimes(1).find(([name]) => name === "webgpu")
   it.runIf(gpu !== undefined)("gradients and an SGD step happen on the new device", async () => {
     const layer = Linear(3, 2)
-    const onCpu = await cpu.runPromise(layer.init)
+    const onCpu = (await cpu.runPromise(layer.init)).params
     const before = await cpu.runPromise(Effect.all([toArray(onCpu.weight), toArray(onCpu.bias)]))
     const r = await run(gpu![1], Effect.gen(function*() {
       const params = {
@@ -28,7 +28,7 @@ describe("moving parameters from the CPU to WebGPU", () => {
       const x = yield* fromArray([2, 3], [1, 2, 3, -1, 0.5, 2])
       const y = yield* fromArray([2], [0, 1], "int32")
       const { grads } = yield* valueAndGrad((p: typeof params) =>
-        Effect.flatMap(forward(layer, p, x as Tensor<[number, 3]>), (logits) => Effect.sync(() => crossEntropy(logits, y as Tensor<[number], "int32">)))
+        Effect.flatMap(forward(layer, { params: p, buffers: {} }, x as Tensor<[number, 3]>, Mode.train), ({ output }) => Effect.sync(() => crossEntropy(output, y as Tensor<[number], "int32">)))
       )(params)
       const gradKinds: Array<string> = []
       mapTensors(grads, (g: AnyTensor) => {

@@ -2,7 +2,7 @@
  * 01 — a quick tour: a typed network, a forward pass, a loss and its gradients, on the
  * CPU device. Run: `npx tsx packages/examples/src/01-quick-tour.ts`.
  */
-import { Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
+import { Linear, Mode, ReLU, forward, init, named, sequential } from "@effect-nn/layers"
 import type { Sym, Tensor } from "@effect-nn/tensor"
 import { Cpu, Rng, crossEntropy, fromArray, sym, toArray, valueAndGrad } from "@effect-nn/tensor"
 import { Effect, Layer } from "effect"
@@ -13,11 +13,11 @@ export const net = sequential(named("fc1", Linear(784, 128)), ReLU(), named("fc2
 /** Loss and gradients of `net` on one batch. */
 export const step = (x: Tensor<[Sym<"B">, 784]>, y: Tensor<[Sym<"B">], "int32">) =>
   Effect.gen(function*() {
-    const params = yield* net.init // { fc1: { weight, bias }, fc2: { weight, bias } }
-    const logits = yield* forward(net, params, x) // Tensor<[B, 10]>
-    const { value, grads } = yield* valueAndGrad((p: typeof params) =>
-      Effect.map(forward(net, p, x), (l) => crossEntropy(l, y))
-    )(params) // grads has exactly the type of params
+    const model = yield* init(net) // { params: { fc1: { weight, bias }, fc2: … }, buffers: {} }
+    const logits = yield* forward(net, model, x, Mode.eval) // Tensor<[B, 10]>
+    const { value, grads } = yield* valueAndGrad((params: typeof model.params) =>
+      Effect.map(forward(net, { ...model, params }, x, Mode.train), ({ output }) => crossEntropy(output, y))
+    )(model.params) // grads has exactly the type of model.params
     return { logits: logits.dims, loss: (yield* toArray(value))[0]!, gradShape: grads.fc1.weight.dims }
   })
 

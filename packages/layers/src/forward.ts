@@ -1,33 +1,66 @@
-/** Running a module: `forward(module, params, x)` as an Effect. */
+/** Running a module: `forward(module, model, x, mode)` as an Effect. */
 import type { ShapeMismatch } from "@effect-nn/shape"
-import { ShapeError } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { DeviceError } from "@effect-nn/tensor"
-import { Effect } from "effect"
-import type { AnyModule, ForwardError, OutputOf, ParamsOf } from "./module.ts"
+import { Rng, detach, mapTensors } from "@effect-nn/tensor"
+import { Effect, Option } from "effect"
+import type { Eval, Train } from "./mode.ts"
+import type { AnyModule, BuffersOf, ForwardError, ModelOf, OutputOf, RequirementsOf } from "./module.ts"
+
+export { run } from "./run.ts"
 
 /** `unknown` when `S` fits `M`'s input; otherwise the mismatch naming both shapes. */
 export type InputCheck<M, S> = OutputOf<M, S> extends ShapeMismatch<infer Msg> ? ShapeMismatch<Msg> : unknown
 
-/** Lifts a synchronous op body into an Effect with typed shape and device errors. */
-export const run = <A>(body: () => A): Effect.Effect<A, ForwardError> =>
-  Effect.try({
-    try: body,
-    catch: (e) => (e instanceof ShapeError || e instanceof DeviceError ? e : new DeviceError({ reason: `forward failed: ${String(e)}`, cause: e }))
-  })
+/** A train forward's result: the output and the module's buffers after the pass. */
+export interface Trained<Out, B> {
+  readonly output: Tensor<Out>
+  readonly buffers: B
+}
 
 /**
- * Applies `module` with `params` to `x`: [input shape S] → [OutputOf<M, S>].
- * An `x` whose type does not fit is a compile error naming the dims; a run-time misfit
- * fails with a `ShapeError` naming the module's path. Inside `valueAndGrad` the ops are
- * recorded for backward; outside it nothing is recorded.
+ * Applies `module` to `x` in eval mode: [S] → [OutputOf<M, S>]. Uses running statistics,
+ * no dropout; the parameters are detached, so nothing is recorded for backward (no
+ * `no_grad` to forget). An `x` whose type does not fit is a compile error naming the dims;
+ * a run-time misfit fails with a `ShapeError` naming the module's path.
  */
-export const forward = <M extends AnyModule, S>(
+export function forward<M extends AnyModule, S>(
   module: M,
-  params: ParamsOf<M>,
-  x: Tensor<S> & InputCheck<M, S>
-): Effect.Effect<Tensor<OutputOf<M, S>>, ForwardError> =>
-  run(() => module.apply(params, x, "") as Tensor<OutputOf<M, S>>)
+  model: ModelOf<M>,
+  x: Tensor<S> & InputCheck<M, S>,
+  mode: Eval
+): Effect.Effect<Tensor<OutputOf<M, S>>, ForwardError>
+/**
+ * Applies `module` to `x` in train mode: batch statistics, dropout (drawing from the
+ * `Rng` when a module needs it — the Effect's requirements say so), ops recorded for
+ * backward when the parameters are tracked (inside `valueAndGrad`). Returns the output
+ * and the new buffers; nothing is mutated.
+ */
+export function forward<M extends AnyModule, S>(
+  module: M,
+  model: ModelOf<M>,
+  x: Tensor<S> & InputCheck<M, S>,
+  mode: Train
+): Effect.Effect<Trained<OutputOf<M, S>, BuffersOf<M>>, ForwardError, RequirementsOf<M>>
+export function forward<M extends AnyModule, S>(
+  module: M,
+  model: ModelOf<M>,
+  x: Tensor<S> & InputCheck<M, S>,
+  mode: Train | Eval
+): Effect.Effect<Tensor<OutputOf<M, S>> | Trained<OutputOf<M, S>, BuffersOf<M>>, ForwardError, RequirementsOf<M>> {
+  if (mode._tag === "eval") {
+    const params = mapTensors(model.params, (t) => detach(t))
+    return Effect.map(
+      module.run({ mode: "eval", rng: undefined }, { params, buffers: model.buffers }, detach(x), ""),
+      (ran) => ran.output as Tensor<OutputOf<M, S>>
+    )
+  }
+  return Effect.flatMap(Effect.serviceOption(Rng), (rng) =>
+    Effect.map(
+      module.run({ mode: "train", rng: Option.getOrUndefined(rng) }, model, x, ""),
+      (ran) => ({ output: ran.output as Tensor<OutputOf<M, S>>, buffers: ran.buffers as BuffersOf<M> })
+    ))
+}
 
-/** Creates a module's parameters on the current device from the seeded `Rng`. */
-export const init = <M extends AnyModule>(module: M): M["init"] => module.init
+/** Creates a module's parameters and buffers on the current device from the seeded `Rng`. */
+export const init = <M extends AnyModule>(module: M): Effect.Effect<ModelOf<M>, import("@effect-nn/tensor").DeviceError, import("@effect-nn/tensor").Device | Rng> =>
+  module.init as Effect.Effect<ModelOf<M>, import("@effect-nn/tensor").DeviceError, import("@effect-nn/tensor").Device | Rng>

@@ -1,8 +1,10 @@
 /**
  * @effect-nn/layers — modules as pure descriptions with typed shape transforms,
- * combinators, initialisation schemes and losses.
+ * combinators, explicit train/eval modes, initialisation schemes and losses.
  */
 export * from "./module.ts"
+export * from "./mode.ts"
+export * from "./leaf.ts"
 export * from "./init.ts"
 export * from "./linear.ts"
 export * from "./activation.ts"

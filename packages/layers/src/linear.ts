@@ -9,6 +9,7 @@ import { Device, Rng, fromHostSync, linear } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import type { InitScheme } from "./init.ts"
 import { linearDefaultBias, linearDefaultWeight } from "./init.ts"
+import { leaf } from "./leaf.ts"
 import type { Module, ShapeFn } from "./module.ts"
 
 /** The parameters of a `Linear(I, O)`. */
@@ -22,12 +23,12 @@ export interface LinearFn<I extends number, O extends number> extends ShapeFn {
   readonly Out: number[] extends this["In"]
     ? Array<number> // rank unknown until run time: checked there
     : this["In"] extends readonly [...infer Pre, infer L]
-    ? number extends L
-      ? [...Pre, O]
-      : [L] extends [I]
+      ? number extends L
         ? [...Pre, O]
-        : ShapeMismatch<`Linear(${I}, ${O}) expects last dim ${I}, got ${DimText<L>} (input ${ShapeText<this["In"]>})`>
-    : ShapeMismatch<`Linear(${I}, ${O}) expects an input [..., ${I}], got ${ShapeText<this["In"]>}`>
+        : [L] extends [I]
+          ? [...Pre, O]
+          : ShapeMismatch<`Linear(${I}, ${O}) expects last dim ${I}, got ${DimText<L>} (input ${ShapeText<this["In"]>})`>
+      : ShapeMismatch<`Linear(${I}, ${O}) expects an input [..., ${I}], got ${ShapeText<this["In"]>}`>
 }
 
 /** Options of `Linear`. */
@@ -39,7 +40,7 @@ export interface LinearOptions {
 }
 
 /** A `Linear` description. */
-export interface Linear<I extends number, O extends number> extends Module<LinearFn<I, O>, LinearParams<I, O>> {
+export interface Linear<I extends number, O extends number> extends Module<LinearFn<I, O>, LinearParams<I, O>, {}> {
   readonly _tag: "Linear"
   readonly inFeatures: I
   readonly outFeatures: O
@@ -52,13 +53,9 @@ export interface Linear<I extends number, O extends number> extends Module<Linea
 export const Linear = <const I extends number, const O extends number>(inFeatures: I, outFeatures: O, options: LinearOptions = {}): Linear<I, O> => {
   const weightInit = options.weightInit ?? linearDefaultWeight
   const biasInit = options.biasInit ?? linearDefaultBias
-  const label = `Linear(in_features=${inFeatures}, out_features=${outFeatures}, bias=True)`
-  return {
-    _tag: "Linear",
-    label,
-    name: undefined,
-    inFeatures,
-    outFeatures,
+  return leaf<LinearFn<I, O>, LinearParams<I, O>, {}, never, { _tag: "Linear"; inFeatures: I; outFeatures: O }>({
+    tag: "Linear",
+    label: `Linear(in_features=${inFeatures}, out_features=${outFeatures}, bias=True)`,
     parameterCount: inFeatures * outFeatures + outFeatures,
     init: Effect.gen(function*() {
       const device = yield* Device
@@ -67,16 +64,22 @@ export const Linear = <const I extends number, const O extends number>(inFeature
       const w = weightInit(rng, inFeatures * outFeatures, fans)
       const b = biasInit(rng, outFeatures, fans)
       return yield* Effect.sync(() => ({
-        weight: fromHostSync(device, [outFeatures, inFeatures] as [O, I], w),
-        bias: fromHostSync(device, [outFeatures] as [O], b)
+        params: {
+          weight: fromHostSync(device, [outFeatures, inFeatures] as [O, I], w),
+          bias: fromHostSync(device, [outFeatures] as [O], b)
+        },
+        buffers: {}
       }))
     }),
-    apply: (params, x, path) => linear(x as Tensor<[number, I]>, params.weight, params.bias, path === "" ? "Linear" : path),
+    apply: (_ctx, model, x, path) => ({
+      output: linear(x as Tensor<[number, I]>, model.params.weight, model.params.bias, path === "" ? "Linear" : path),
+      buffers: model.buffers
+    }),
     outputShape: (input, path) => {
       if (input[input.length - 1] !== inFeatures) {
-        throw new ShapeError({ op: path, reason: `Linear expects input [..., ${inFeatures}] (in_features ${inFeatures}), got ${formatShape(input)}`, shapes: [input] })
+        throw new ShapeError({ op: path === "" ? "Linear" : path, reason: `Linear expects input [..., ${inFeatures}] (in_features ${inFeatures}), got ${formatShape(input)}`, shapes: [input] })
       }
       return [...input.slice(0, -1), outFeatures]
     }
-  }
+  }, { _tag: "Linear", inFeatures, outFeatures })
 }

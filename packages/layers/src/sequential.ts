@@ -7,13 +7,14 @@
  * `Linear(64, 10) expects last dim 64, got 128 (input [..., 128])`. It scales to long
  * chains (a tail-recursive fold; 100 modules check in well under a second).
  *
- * Parameters are a record keyed like PyTorch's `nn.Sequential` (`"0"`, `"2"`, …) or by
- * the names given with `named` (`fc1`, `fc2`); parameter-free modules take no key.
+ * Parameters and buffers are records keyed like PyTorch's `nn.Sequential` (`"0"`, `"2"`,
+ * …) or by the names given with `named` (`fc1`, `fc2`); modules without state take no key.
  */
 import type { ShapeMismatch } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
-import type { AnyModule, Apply, FnOf, Module, ParamsOf, ShapeFn } from "./module.ts"
+import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, Ran, RequirementsOf, ShapeFn } from "./module.ts"
+import { childPath } from "./module.ts"
 
 /** The shape every chain is checked against when no input is pinned: [..., ?]. */
 export type AnyInput = [...Array<number>, number]
@@ -51,21 +52,68 @@ export interface SequentialFn<L extends ReadonlyArray<unknown>> extends ShapeFn 
 
 type KeyOf<M, K> = M extends { readonly name: infer N extends string } ? (string extends N ? K : N) : K
 
-type HasParams<M> = keyof ParamsOf<M> extends never ? false : true
+/** True when a record type has at least one key. */
+export type NonEmpty<R> = keyof R extends never ? false : true
 
 /** The parameter record of a chain: one entry per module with parameters. */
 export type SequentialParams<L extends ReadonlyArray<unknown>> = {
-  readonly [K in keyof L & `${number}` as HasParams<L[K]> extends true ? KeyOf<L[K], K> : never]: ParamsOf<L[K]>
+  readonly [K in keyof L & `${number}` as NonEmpty<ParamsOf<L[K]>> extends true ? KeyOf<L[K], K> : never]: ParamsOf<L[K]>
+}
+
+/** The buffer record of a chain: one entry per module with buffers. */
+export type SequentialBuffers<L extends ReadonlyArray<unknown>> = {
+  readonly [K in keyof L & `${number}` as NonEmpty<BuffersOf<L[K]>> extends true ? KeyOf<L[K], K> : never]: BuffersOf<L[K]>
 }
 
 /** A chain description. */
-export interface Sequential<L extends ReadonlyArray<AnyModule>> extends Module<SequentialFn<L>, SequentialParams<L>> {
+export interface Sequential<L extends ReadonlyArray<AnyModule>>
+  extends Module<SequentialFn<L>, SequentialParams<L>, SequentialBuffers<L>, RequirementsOf<L[number]>>
+{
   readonly _tag: "Sequential"
   readonly modules: L
 }
 
-/** The record key of module `i` in a chain. */
+/** The record key of module `i` in a container. */
 export const keyOf = (m: AnyModule, i: number): string => m.name ?? `${i}`
+
+/**
+ * Runs keyed children in order, threading the output and collecting their new buffers
+ * (the shared engine of `sequential` and `repeat`).
+ */
+export const runChain = (
+  children: ReadonlyArray<readonly [string, AnyModule]>,
+  ctx: Parameters<AnyModule["run"]>[0],
+  params: Record<string, unknown>,
+  buffers: Record<string, unknown>,
+  x: Tensor<unknown>,
+  path: string
+) =>
+  Effect.gen(function*() {
+    let y = x
+    let nextBuffers: Record<string, unknown> | undefined
+    for (const [key, m] of children) {
+      const ran: Ran<unknown> = yield* m.run(ctx, { params: params[key] ?? {}, buffers: buffers[key] ?? {} }, y, childPath(path, key))
+      y = ran.output
+      if (m.bufferCount > 0 && ran.buffers !== buffers[key]) {
+        nextBuffers ??= { ...buffers }
+        nextBuffers[key] = ran.buffers
+      }
+    }
+    return { output: y, buffers: nextBuffers ?? buffers }
+  })
+
+/** Initialises keyed children into params and buffers records (modules without state take no key). */
+export const initChildren = (children: ReadonlyArray<readonly [string, AnyModule]>) =>
+  Effect.gen(function*() {
+    const params: Record<string, unknown> = {}
+    const buffers: Record<string, unknown> = {}
+    for (const [key, m] of children) {
+      const model = yield* m.init
+      if (m.parameterCount > 0) params[key] = model.params
+      if (m.bufferCount > 0) buffers[key] = model.buffers
+    }
+    return { params, buffers }
+  })
 
 /**
  * `sequential(m1, m2, …)`: applies the modules in order (PyTorch's `nn.Sequential`).
@@ -75,28 +123,21 @@ export const keyOf = (m: AnyModule, i: number): string => m.name ?? `${i}`
  */
 export const sequential = <const L extends ReadonlyArray<AnyModule>>(...modules: CheckChain<L>): Sequential<L> => {
   const list = modules as unknown as L
-  const keyed = list.map((m, i) => [keyOf(m, i), m, m.parameterCount > 0] as const)
-  const child = (path: string, key: string) => (path === "" ? key : `${path}.${key}`)
+  const children = list.map((m, i) => [keyOf(m, i), m] as const)
   return {
     _tag: "Sequential",
     label: "Sequential",
     name: undefined,
     modules: list,
+    children,
     parameterCount: list.reduce((n, m) => n + m.parameterCount, 0),
-    init: Effect.gen(function*() {
-      const params: Record<string, unknown> = {}
-      for (const [key, m, has] of keyed) {
-        const p = yield* m.init
-        if (has) params[key] = p
-      }
-      return params as SequentialParams<L>
-    }),
-    apply: (params, x, path) => {
-      const record = params as Record<string, unknown>
-      let y: Tensor<unknown> = x
-      for (const [key, m] of keyed) y = m.apply(record[key] ?? {}, y, child(path, key))
-      return y
-    },
-    outputShape: (input, path) => keyed.reduce<ReadonlyArray<number>>((s, [key, m]) => m.outputShape(s, child(path, key)), input)
+    bufferCount: list.reduce((n, m) => n + m.bufferCount, 0),
+    init: Effect.map(initChildren(children), (m) => m as { params: SequentialParams<L>; buffers: SequentialBuffers<L> }),
+    run: (ctx, model, x, path) =>
+      Effect.map(
+        runChain(children, ctx, model.params as Record<string, unknown>, model.buffers as Record<string, unknown>, x, path),
+        (r) => r as Ran<SequentialBuffers<L>>
+      ),
+    outputShape: (input, path) => children.reduce<ReadonlyArray<number>>((s, [key, m]) => m.outputShape(s, childPath(path, key)), input)
   }
 }

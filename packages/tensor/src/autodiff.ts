@@ -87,26 +87,45 @@ export interface ValueAndGrad<P> {
  */
 export const valueAndGrad = <P, E, R>(loss: (params: P) => Effect.Effect<Tensor<[]>, E, R>) =>
   (params: P): Effect.Effect<ValueAndGrad<P>, E | ShapeError | DeviceError, R> =>
+    Effect.map(valueAndGradWithAux((p: P) => Effect.map(loss(p), (value) => [value, undefined] as const))(params), (r) => ({ value: r.value, grads: r.grads }))
+
+/** `valueAndGrad`'s result plus the auxiliary value the loss returned. */
+export interface ValueAndGradWithAux<P, A> extends ValueAndGrad<P> {
+  readonly aux: A
+}
+
+/**
+ * Like `valueAndGrad`, for a loss that also returns an auxiliary value that is not
+ * differentiated (a train forward's new buffers, the logits): `loss` returns
+ * `[scalar, aux]`. Source: JAX's `value_and_grad(has_aux=True)`.
+ * Frozen tensors of `params` (see `freeze`) are not differentiated: their gradient is zeros.
+ */
+export const valueAndGradWithAux = <P, A, E, R>(loss: (params: P) => Effect.Effect<readonly [Tensor<[]>, A], E, R>) =>
+  (params: P): Effect.Effect<ValueAndGradWithAux<P, A>, E | ShapeError | DeviceError, R> =>
     Effect.gen(function*() {
-      const leaves: Array<AnyTensor> = []
+      const leaves: Array<AnyTensor | undefined> = []
       const tracked = mapTensors(params, (t) => {
+        if (t.frozen) {
+          leaves.push(undefined)
+          return t
+        }
         const leaf = view(t, t.shape, undefined, true)
         leaves.push(leaf)
         return leaf
       })
-      const value = yield* loss(tracked)
+      const [value, aux] = yield* loss(tracked)
       const grads = yield* Effect.try({
         try: () => backward(value),
         catch: (e) => (e instanceof ShapeError || e instanceof DeviceError ? e : new DeviceError({ reason: `backward failed: ${String(e)}`, cause: e }))
       })
       let i = 0
       const gradTree = mapTensors(params, (t) => {
-        const leaf = leaves[i++]!
-        const g = grads.get(leaf.id)
+        const leaf = leaves[i++]
+        const g = leaf === undefined ? undefined : grads.get(leaf.id)
         if (g !== undefined) return view(g, t.shape)
         return result(t.device, t.device.backend.fill(t.numel, 0, "float32"), t.shape, "float32", [])
       })
-      return { value: view(value, [] as []), grads: gradTree }
+      return { value: view(value, [] as []), grads: gradTree, aux }
     })
 
 /** Only the gradients of `valueAndGrad`. */

@@ -31,7 +31,7 @@ export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min"
  * (x+α), `pow` (x^α) and `clampMin` (max(x, α)).
  */
 export type UnaryOp =
-  | "neg" | "exp" | "log" | "sqrt" | "relu" | "step" | "abs" | "square"
+  | "neg" | "exp" | "log" | "sqrt" | "relu" | "step" | "abs" | "square" | "sigmoid" | "tanh"
   | "scale" | "addScalar" | "pow" | "clampMin"
 
 /** Matmul geometry: C[m, n] = op(A) · op(B), with op = transpose when the flag is set. */

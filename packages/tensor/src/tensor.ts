@@ -39,7 +39,9 @@ export class Tensor<S = Shape, D extends DType = "float32"> {
     /** The op that produced this tensor, when it was recorded for backward. */
     readonly node?: TapeNode,
     /** True for a differentiation leaf created by `valueAndGrad`. */
-    readonly leaf: boolean = false
+    readonly leaf: boolean = false,
+    /** True for a frozen parameter: not differentiated, skipped by optimisers. */
+    readonly frozen: boolean = false
   ) {}
 
   /** The run-time dims as plain numbers. */
@@ -79,7 +81,23 @@ export const wrap = <S, D extends DType>(
 
 /** The same storage under another shape/node (no copy, no new ownership). */
 export const view = <S, D extends DType>(t: Tensor<unknown, D>, shape: S, node?: TapeNode, leaf = false): Tensor<S, D> =>
-  new Tensor(shape, t.dtype, t.storage, t.device, node, leaf)
+  new Tensor(shape, t.dtype, t.storage, t.device, node, leaf, t.frozen)
+
+/**
+ * The same tensor marked frozen (PyTorch's `requires_grad_(False)`): `valueAndGrad` gives
+ * it a zero gradient without differentiating through it, optimisers leave it unchanged,
+ * and parameter counts list it as non-trainable. `unfreeze` undoes it.
+ */
+export const freezeTensor = <S, D extends DType>(t: Tensor<S, D>): Tensor<S, D> =>
+  new Tensor(t.shape, t.dtype, t.storage, t.device, undefined, false, true)
+
+/** The same tensor, trainable again. */
+export const unfreezeTensor = <S, D extends DType>(t: Tensor<S, D>): Tensor<S, D> =>
+  new Tensor(t.shape, t.dtype, t.storage, t.device, undefined, false, false)
 
 /** True for tensor objects (used to walk records of tensors). */
 export const isTensor = (u: unknown): u is AnyTensor => u instanceof Tensor
+
+/** The same values, cut off from differentiation (PyTorch's `detach`). */
+export const detach = <S, D extends DType>(t: Tensor<S, D>): Tensor<S, D> =>
+  t.tracked ? new Tensor(t.shape, t.dtype, t.storage, t.device, undefined, false, t.frozen) : t

@@ -3,8 +3,8 @@
  * symbolic name, a plain `number` for a symbolic dim, and a wrong tensor shape inside
  * forward's Effect are each reported.
  */
-import type { ForwardError, OutputOf, ParamsOf } from "@effect-nn/layers"
-import { Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
+import type { ForwardError, OutputOf, ModelOf, ParamsOf } from "@effect-nn/layers"
+import { Mode, Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import type { Effect } from "effect"
@@ -20,9 +20,9 @@ expectTypeOf<Out>().toEqualTypeOf<[Sym<"C">, 10]>()
 // expect-error: Type '[number, 10]' does not satisfy the constraint
 expectTypeOf<Out>().toEqualTypeOf<[number, 10]>()
 
-declare const params: ParamsOf<typeof net>
+declare const params: ModelOf<typeof net>
 declare const x: Tensor<[Sym<"B">, 784]>
 // expect-error: Type 'Covariant<Tensor<[Sym<"B">, 11], "float32">>' is not assignable
-expectTypeOf(forward(net, params, x)).toEqualTypeOf<Effect.Effect<Tensor<[Sym<"B">, 11]>, ForwardError>>()
+expectTypeOf(forward(net, params, x, Mode.eval)).toEqualTypeOf<Effect.Effect<Tensor<[Sym<"B">, 11]>, ForwardError>>()
 // expect-error: Expected: literal string: fc3, Actual: never
 expectTypeOf<keyof ParamsOf<typeof net>>().toEqualTypeOf<"fc1" | "fc2" | "fc3">()

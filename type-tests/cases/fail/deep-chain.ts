@@ -2,8 +2,8 @@
  * A mismatch deep inside a longer chain is reported on the offending argument's own line,
  * and only there: the modules before and after it raise nothing.
  */
-import type { ParamsOf } from "@effect-nn/layers"
-import { Linear, ReLU, forward, sequential } from "@effect-nn/layers"
+import type { ModelOf, ParamsOf } from "@effect-nn/layers"
+import { Mode, Linear, ReLU, forward, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 
@@ -139,7 +139,7 @@ export const hundred = sequential(
 
 // After a mismatch at construction, the chain's own transform still names the misfit
 // when it is run, so the error reappears (with the input shape) at forward.
-declare const params: ParamsOf<typeof deep>
+declare const params: ModelOf<typeof deep>
 declare const x: Tensor<[Sym<"B">, 784]>
 // expect-error: Linear(32, 32) expects last dim 32, got 64 (input [B, 64])
-forward(deep, params, x)
+forward(deep, params, x, Mode.eval)

@@ -14,19 +14,19 @@
  * `DimText<B>` (see fail/generic.ts). The branded `Sym<"B">` is the designed way to keep
  * a batch symbolic: it resolves everywhere and prints as `B`.
  */
-import type { ForwardError, OutputOf, ParamsOf } from "@effect-nn/layers"
-import { Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
+import type { ForwardError, OutputOf, ModelOf, ParamsOf } from "@effect-nn/layers"
+import { Mode, Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import type { Effect } from "effect"
 import { expectTypeOf } from "vitest"
 
 const net = sequential(named("fc1", Linear(784, 128)), ReLU(), named("fc2", Linear(128, 10)))
-declare const params: ParamsOf<typeof net>
+declare const params: ModelOf<typeof net>
 
 export const predict = <B extends number>(x: Tensor<[B, 784]>) => {
   expectTypeOf<OutputOf<typeof net, [B, 784]>>().toEqualTypeOf<[B, 10]>()
-  const y = forward(net, params, x)
+  const y = forward(net, params, x, Mode.eval)
   expectTypeOf(y).toEqualTypeOf<Effect.Effect<Tensor<[B, 10]>, ForwardError>>()
   return y
 }

@@ -3,8 +3,8 @@
  * Checks construction, the output shape for symbolic and literal batches, `forward`'s
  * Effect type and the parameter record.
  */
-import type { ForwardError, LinearParams, OutputOf, ParamsOf, Sequential } from "@effect-nn/layers"
-import { Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
+import type { ForwardError, LinearParams, OutputOf, ModelOf, ParamsOf, Sequential } from "@effect-nn/layers"
+import { Mode, Linear, ReLU, forward, named, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import type { Effect } from "effect"
@@ -30,11 +30,11 @@ expectTypeOf<OutputOf<typeof net, [number, 784]>>().toEqualTypeOf<[number, 10]>(
 // Leading dims are carried through untouched.
 expectTypeOf<OutputOf<typeof net, [Sym<"T">, Sym<"B">, 784]>>().toEqualTypeOf<[Sym<"T">, Sym<"B">, 10]>()
 
-declare const params: ParamsOf<typeof net>
+declare const params: ModelOf<typeof net>
 
 // forward with a symbolic batch: Effect<Tensor<[B, 10]>, ForwardError>, no requirements.
 declare const x: Tensor<[Sym<"B">, 784]>
-const y = forward(net, params, x)
+const y = forward(net, params, x, Mode.eval)
 expectTypeOf(y).toEqualTypeOf<Effect.Effect<Tensor<[Sym<"B">, 10]>, ForwardError>>()
 expectTypeOf<Effect.Success<typeof y>>().toEqualTypeOf<Tensor<[Sym<"B">, 10]>>()
 expectTypeOf<ShapeOut<typeof y>>().toEqualTypeOf<[Sym<"B">, 10]>()
@@ -43,7 +43,7 @@ expectTypeOf<Effect.Services<typeof y>>().toEqualTypeOf<never>()
 
 // forward with a literal batch: Tensor<[32, 10]>.
 declare const x32: Tensor<[32, 784]>
-const y32 = forward(net, params, x32)
+const y32 = forward(net, params, x32, Mode.eval)
 expectTypeOf(y32).toEqualTypeOf<Effect.Effect<Tensor<[32, 10]>, ForwardError>>()
 expectTypeOf<ShapeOut<typeof y32>>().toEqualTypeOf<[32, 10]>()
 

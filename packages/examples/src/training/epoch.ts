@@ -5,7 +5,7 @@
  */
 import type { Dataset } from "@effect-nn/data"
 import { loader } from "@effect-nn/data"
-import type { AnyModule, ParamsOf } from "@effect-nn/layers"
+import type { AnyModule, ModelOf } from "@effect-nn/layers"
 import type { Optimizer } from "@effect-nn/optim"
 import { disposeReplaced, item } from "@effect-nn/tensor"
 import { Effect, Stream } from "effect"
@@ -32,14 +32,14 @@ export const trainEpoch = <M extends AnyModule, S>(
   module: M,
   optimizer: Optimizer<S>,
   dataset: Dataset,
-  initial: TrainState<ParamsOf<M>, S>,
+  initial: TrainState<ModelOf<M>, S>,
   options: EpochOptions
 ) =>
   Effect.gen(function*() {
     const step = trainStep(module, optimizer, dataset.features)
     let steps = 0
     const batches = loader(dataset, { batchSize: options.batchSize, shuffle: true, seed: options.seed, epoch: options.epoch, dropLast: false })
-    const start: TrainState<ParamsOf<M>, S> = { ...initial, lossSum: undefined }
+    const start: TrainState<ModelOf<M>, S> = { ...initial, lossSum: undefined }
     const state = yield* Stream.runFoldEffect(batches, () => start, (s, batch) =>
       Effect.gen(function*() {
         const next = yield* step(s, batch)
@@ -49,5 +49,5 @@ export const trainEpoch = <M extends AnyModule, S>(
         return next
       }))
     const total = state.lossSum === undefined ? 0 : yield* item(state.lossSum)
-    return { state, meanLoss: steps === 0 ? Number.NaN : total / steps, steps } satisfies EpochResult<ParamsOf<M>, S>
+    return { state, meanLoss: steps === 0 ? Number.NaN : total / steps, steps } satisfies EpochResult<ModelOf<M>, S>
   })

@@ -4,14 +4,14 @@
  */
 import type { Dataset } from "@effect-nn/data"
 import { normalizeImages } from "@effect-nn/data"
-import type { AnyModule, ParamsOf } from "@effect-nn/layers"
-import { run } from "@effect-nn/layers"
+import type { AnyModule, ModelOf } from "@effect-nn/layers"
+import { Mode, forward, run } from "@effect-nn/layers"
 import type { Tensor } from "@effect-nn/tensor"
 import { Device, argmax, fromHostSync, tidy, toArray } from "@effect-nn/tensor"
 import { Effect } from "effect"
 
 /** Fraction (0..1) of `dataset` whose argmax logit equals the label. */
-export const accuracy = <M extends AnyModule>(module: M, params: ParamsOf<M>, dataset: Dataset, batchSize = 1000) =>
+export const accuracy = <M extends AnyModule>(module: M, model: ModelOf<M>, dataset: Dataset, batchSize = 1000) =>
   Effect.gen(function*() {
     const device = yield* Device
     let correct = 0
@@ -23,7 +23,7 @@ export const accuracy = <M extends AnyModule>(module: M, params: ParamsOf<M>, da
           const host = normalizeImages(dataset.images, start, size, dataset.features, buffer.subarray(0, size * dataset.features))
           return fromHostSync(device, [size, dataset.features], host)
         })
-        const logits = yield* run(() => module.apply(params, x, "") as Tensor<[number, number]>)
+        const logits = (yield* forward(module, model, x as never, Mode.eval)) as Tensor<[number, number]>
         return yield* toArray(argmax(logits))
       }))
       for (let i = 0; i < size; i++) if (predicted[i] === dataset.labels[start + i]) correct++

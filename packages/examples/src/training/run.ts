@@ -5,7 +5,7 @@
  */
 import type { MnistDataset } from "@effect-nn/data"
 import { loadMnist } from "@effect-nn/data"
-import type { AnyModule, ParamsOf } from "@effect-nn/layers"
+import type { ModelOf, Module, ShapeFn } from "@effect-nn/layers"
 import { adam } from "@effect-nn/optim"
 import { Device, Rng } from "@effect-nn/tensor"
 import { Effect } from "effect"
@@ -15,7 +15,8 @@ import { trainEpoch } from "./epoch.ts"
 /** What to train and how. */
 export interface TrainConfig {
   readonly model: string
-  readonly module: AnyModule
+  /** Any module whose train forward needs at most the `Rng` (provided from `seed`). */
+  readonly module: Module<ShapeFn, unknown, unknown, Rng>
   readonly epochs: number
   readonly batchSize: number
   readonly lr: number
@@ -47,10 +48,10 @@ export const runTraining = (config: TrainConfig, hooks: TrainHooks) =>
     const train: MnistDataset = yield* loadMnist("train", loadOptions)
     const test: MnistDataset = yield* loadMnist("test")
     const module = config.module
-    const params = (yield* module.init) as ParamsOf<typeof module>
+    const model = (yield* module.init) as ModelOf<typeof module>
     const optimizer = adam({ lr: config.lr })
     const device = yield* Device
-    let state = { params, opt: yield* optimizer.init(params), lossSum: undefined }
+    let state = { model, opt: yield* optimizer.init(model.params), lossSum: undefined }
     const reports: Array<EpochReport> = []
     const steps = Math.ceil(train.count / config.batchSize)
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
@@ -60,7 +61,7 @@ export const runTraining = (config: TrainConfig, hooks: TrainHooks) =>
       device.backend.flush()
       const seconds = (performance.now() - started) / 1000
       state = { ...result.state, lossSum: undefined }
-      const testAccuracy = yield* accuracy(module, state.params, test)
+      const testAccuracy = yield* accuracy(module, state.model, test)
       const report: EpochReport = { epoch, trainLoss: result.meanLoss, testAccuracy, seconds, samplesPerSecond: train.count / seconds }
       reports.push(report)
       hooks.epochEnd(report)

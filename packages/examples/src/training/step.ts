@@ -1,14 +1,14 @@
 /**
- * One training step as an Effect: upload the batch, forward, cross-entropy, backward, the
- * optimiser update — all encoded for the device with no readback. Runs in its own memory
- * arena (`tidy`): only the new parameters, the new optimiser state and the running loss
- * sum survive it; the previous ones are released by the caller.
+ * One training step as an Effect: upload the batch, a train-mode forward, cross-entropy,
+ * backward, the optimiser update — all encoded for the device with no readback. Runs in
+ * its own memory arena (`tidy`): only the new model, the new optimiser state and the
+ * running loss sum survive it; the caller releases the replaced ones (`disposeReplaced`).
  */
-import type { AnyModule, ParamsOf } from "@effect-nn/layers"
-import { crossEntropy, run } from "@effect-nn/layers"
+import type { AnyModule, ModelOf, RequirementsOf } from "@effect-nn/layers"
+import { Mode, crossEntropy, forward, run } from "@effect-nn/layers"
 import type { Optimizer } from "@effect-nn/optim"
 import type { Tensor } from "@effect-nn/tensor"
-import { Device, addSame, fromHostSync, tidy, valueAndGrad } from "@effect-nn/tensor"
+import { Device, addSame, fromHostSync, tidy, valueAndGradWithAux } from "@effect-nn/tensor"
 import { Effect } from "effect"
 
 /** A host batch: `x` [size, features] normalised, `y` [size] class indices. */
@@ -19,8 +19,8 @@ export interface HostBatch {
 }
 
 /** What a training run carries from step to step. */
-export interface TrainState<P, S> {
-  readonly params: P
+export interface TrainState<M, S> {
+  readonly model: M
   readonly opt: S
   /** Σ of the step losses since the last reset, on the device (read at log points). */
   readonly lossSum: Tensor<[]> | undefined
@@ -31,17 +31,22 @@ export interface TrainState<P, S> {
  * and device failures; nothing is read back.
  */
 export const trainStep = <M extends AnyModule, S>(module: M, optimizer: Optimizer<S>, features: number) =>
-  (state: TrainState<ParamsOf<M>, S>, batch: HostBatch) =>
+  (state: TrainState<ModelOf<M>, S>, batch: HostBatch) =>
     tidy(Effect.gen(function*() {
       const device = yield* Device
       const { x, y } = yield* run(() => ({
         x: fromHostSync(device, [batch.size, features], batch.x),
         y: fromHostSync(device, [batch.size], batch.y, "int32")
       }))
-      const { value, grads } = yield* valueAndGrad((p: ParamsOf<M>) =>
-        run(() => crossEntropy(module.apply(p, x, "") as Tensor<[number, number]>, y))
-      )(state.params)
-      const next = yield* optimizer.step(state.params, grads, state.opt)
+      const buffers = state.model.buffers
+      const { value, grads, aux } = yield* valueAndGradWithAux((params: ModelOf<M>["params"]) =>
+        Effect.flatMap(
+          forward(module, { params, buffers } as ModelOf<M>, x as never, Mode.train),
+          (trained) => run(() => [crossEntropy(trained.output as Tensor<[number, number]>, y), trained.buffers] as const)
+        )
+      )(state.model.params)
+      const next = yield* optimizer.step(state.model.params, grads, state.opt)
       const lossSum = state.lossSum === undefined ? value : yield* run(() => addSame(state.lossSum as Tensor<[]>, value) as Tensor<[]>)
-      return { params: next.params, opt: next.state, lossSum } satisfies TrainState<ParamsOf<M>, S>
-    }))
+      const model = { params: next.params, buffers: aux } as ModelOf<M>
+      return { model, opt: next.state, lossSum } satisfies TrainState<ModelOf<M>, S>
+    })) as Effect.Effect<TrainState<ModelOf<M>, S>, import("@effect-nn/layers").ForwardError, Device | RequirementsOf<M>>

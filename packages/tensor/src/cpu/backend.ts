@@ -33,6 +33,8 @@ const unaryFn: Record<UnaryOp, (x: number, alpha: number) => number> = {
   step: (x) => (x > 0 ? 1 : 0),
   abs: (x) => Math.abs(x),
   square: (x) => x * x,
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  tanh: (x) => Math.tanh(x),
   scale: (x, a) => x * a,
   addScalar: (x, a) => x + a,
   pow: (x, a) => Math.pow(x, a),

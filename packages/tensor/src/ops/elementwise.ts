@@ -84,6 +84,14 @@ export const square = <S>(a: Tensor<S>): Tensor<S> => {
 export const sqrt = <S>(a: Tensor<S>): Tensor<S> =>
   retype(unary("sqrt", assertFloat("sqrt", a), 0, (g, y) => divRaw(g, scale(y, 2))))
 
+/** 1/(1 + e^(−x)), evaluated without overflow for any x (±Infinity included). */
+export const sigmoid = <S>(a: Tensor<S>): Tensor<S> =>
+  retype(unary("sigmoid", assertFloat("sigmoid", a), 0, (g, y) => mulRaw(g, mulRaw(y, addScalar(neg(y), 1)))))
+
+/** tanh x. */
+export const tanh = <S>(a: Tensor<S>): Tensor<S> =>
+  retype(unary("tanh", assertFloat("tanh", a), 0, (g, y) => mulRaw(g, addScalar(neg(square(y)), 1))))
+
 /** Gradient of ReLU: g where x > 0, else 0 (so 0 at exactly 0, as PyTorch). */
 export const reluBackward = (x: F32, g: F32): F32 => {
   const device = deviceOf("relu", x, g)
