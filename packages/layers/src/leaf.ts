@@ -3,7 +3,7 @@ import type { Shape } from "@effect-nn/shape"
 import type { Device, DeviceError, Rng, Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { run } from "./run.ts"
-import type { ForwardError, Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
+import type { AnyModule, ForwardError, Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
 
 /** What a leaf module is made of. `apply` is synchronous (ops encode device work). */
 export interface LeafSpec<P, B> {
@@ -17,18 +17,26 @@ export interface LeafSpec<P, B> {
 }
 
 /** A leaf module from its spec; shape and device errors thrown by `apply` become failures. */
-export const leaf = <F extends ShapeFn, P, B, R = never, Extra extends object = {}>(spec: LeafSpec<P, B>, extra?: Extra): Module<F, P, B, R> & Extra => ({
-  _tag: spec.tag,
-  label: spec.label,
-  name: undefined,
-  parameterCount: spec.parameterCount,
-  bufferCount: spec.bufferCount ?? 0,
-  children: [],
-  init: spec.init,
-  run: (ctx, model, x, path): Effect.Effect<Ran<B>, ForwardError> => run(() => spec.apply(ctx, model, x, path)),
-  outputShape: spec.outputShape,
-  ...(extra ?? ({} as Extra))
-})
+export const leaf = <F extends ShapeFn, P, B, R = never, Extra extends object = {}>(spec: LeafSpec<P, B>, extra?: Extra): Module<F, P, B, R> & Extra => {
+  const self: Module<F, P, B, R> & Extra = {
+    _tag: spec.tag,
+    label: spec.label,
+    name: undefined,
+    parameterCount: spec.parameterCount,
+    bufferCount: spec.bufferCount ?? 0,
+    children: [],
+    init: spec.init,
+    run: (ctx, model, x, path): Effect.Effect<Ran<B>, ForwardError> =>
+      run(() => {
+        const ran = spec.apply(ctx, model, x, path)
+        ctx.trace?.(path, self as unknown as AnyModule, ran.output.dims)
+        return ran
+      }),
+    outputShape: spec.outputShape,
+    ...(extra ?? ({} as Extra))
+  }
+  return self
+}
 
 /** The model of a module without state. */
 export const stateless: Model<{}, {}> = { params: {}, buffers: {} }

@@ -60,7 +60,7 @@ export const Linear = <const I extends number, const O extends number>(inFeature
     init: Effect.gen(function*() {
       const device = yield* Device
       const rng = yield* Rng
-      const fans = { fanIn: inFeatures, fanOut: outFeatures }
+      const fans = { fanIn: inFeatures, fanOut: outFeatures, shape: [outFeatures, inFeatures] }
       const w = weightInit(rng, inFeatures * outFeatures, fans)
       const b = biasInit(rng, outFeatures, fans)
       return yield* Effect.sync(() => ({

@@ -45,6 +45,8 @@ export interface RunContext {
   readonly mode: "train" | "eval"
   /** Present in train mode when an `Rng` was provided. */
   readonly rng: RandomSource | undefined
+  /** Called by every leaf module after it runs (summaries record output shapes with it). */
+  readonly trace?: (path: Path, module: AnyModule, output: Shape) => void
 }
 
 /** A forward pass's output and the module's buffers after it. */

@@ -78,8 +78,8 @@ export interface MemoryStats {
 }
 
 export interface Backend {
-  /** `"cpu"` or `"webgpu"`. */
-  readonly kind: "cpu" | "webgpu"
+  /** `"cpu"`, `"webgpu"`, or `"meta"` (shapes only). */
+  readonly kind: "cpu" | "webgpu" | "meta"
   /** A human-readable description of the adapter/device. */
   readonly description: string
   /** Largest storage, in bytes, one kernel may bind. */
@@ -131,6 +131,26 @@ export interface Backend {
   argmax(a: Storage, rows: number, cols: number): Storage
   /** int32 → float32 conversion (and float32 → int32 by truncation when `toInt`). */
   cast(a: Storage, numel: number, toInt: boolean): Storage
+  /**
+   * Dropout mask of `numel` float32 values: 1/(1−p) where the unit is kept, 0 where it is
+   * dropped (all 0 when p = 1). Unit i is kept when u(seed, i) ≥ p, with u the hash in
+   * `dropout-hash.ts` — the same function on every backend, so a seed gives the same
+   * mask on the CPU and on the GPU.
+   */
+  dropoutMask(numel: number, p: number, seed: number): Storage
+  /**
+   * Element-wise binary cross-entropy with logits, ℓ = y·softplus(−x) + (1−y)·softplus(x),
+   * a term skipped when its coefficient is 0 so that ±Infinity logits give 0 or +Infinity,
+   * never NaN. softplus(z) = max(z, 0) + log(1 + e^(−|z|)). Source: PyTorch
+   * `BCEWithLogitsLoss` (reduction "none").
+   */
+  bceWithLogits(x: Storage, y: Storage, numel: number): Storage
+  /**
+   * Concatenates row-major [rows, widths[i]] storages along the last dim → [rows, Σ widths].
+   */
+  concatColumns(parts: ReadonlyArray<Storage>, rows: number, widths: ReadonlyArray<number>): Storage
+  /** Columns [start, start + width) of a [rows, cols] storage → [rows, width]. */
+  sliceColumns(a: Storage, rows: number, cols: number, start: number, width: number): Storage
   /** One fused Adam/AdamW step; returns the new [param, m, v]. */
   adam(param: Storage, grad: Storage, m: Storage, v: Storage, numel: number, hyper: AdamHyper): readonly [Storage, Storage, Storage]
 }

@@ -6,6 +6,7 @@
  */
 import type { AdamHyper, Backend, BinaryOp, MatmulSpec, MemoryStats, Storage, UnaryOp } from "../backend.ts"
 import type { DType } from "../dtype.ts"
+import { dropoutUniform, hashU32 } from "../dropout-hash.ts"
 
 /** A CPU storage: the values in a typed array (float32 or int32 share the bytes). */
 export interface CpuStorage extends Storage {
@@ -266,6 +267,47 @@ export class CpuBackend implements Backend {
     for (let i = 0; i < numel; i++) {
       if (toInt) out.i32[i] = Math.trunc(s.f32[i]!)
       else out.f32[i] = s.i32[i]!
+    }
+    return out
+  }
+
+  concatColumns(parts: ReadonlyArray<Storage>, rows: number, widths: ReadonlyArray<number>): Storage {
+    const total = widths.reduce((a, b) => a + b, 0)
+    const out = this.make(rows * total)
+    let offset = 0
+    parts.forEach((part, i) => {
+      const w = widths[i]!
+      const src = this.s(part).f32
+      for (let r = 0; r < rows; r++) out.f32.set(src.subarray(r * w, r * w + w), r * total + offset)
+      offset += w
+    })
+    return out
+  }
+
+  sliceColumns(a: Storage, rows: number, cols: number, start: number, width: number): Storage {
+    const src = this.s(a).f32
+    const out = this.make(rows * width)
+    for (let r = 0; r < rows; r++) out.f32.set(src.subarray(r * cols + start, r * cols + start + width), r * width)
+    return out
+  }
+
+  dropoutMask(numel: number, p: number, seed: number): Storage {
+    const out = this.make(numel)
+    const scale = p >= 1 ? 0 : 1 / (1 - p)
+    const s = hashU32(seed >>> 0)
+    for (let i = 0; i < numel; i++) out.f32[i] = dropoutUniform(s, i) >= p ? scale : 0
+    return out
+  }
+
+  bceWithLogits(x: Storage, y: Storage, numel: number): Storage {
+    const X = this.s(x).f32
+    const Y = this.s(y).f32
+    const out = this.make(numel)
+    const softplus = (z: number) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)))
+    for (let i = 0; i < numel; i++) {
+      const xi = X[i]!
+      const yi = Y[i]!
+      out.f32[i] = (yi !== 0 ? yi * softplus(-xi) : 0) + (yi !== 1 ? (1 - yi) * softplus(xi) : 0)
     }
     return out
   }

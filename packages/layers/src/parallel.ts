@@ -1,0 +1,126 @@
+/**
+ * `parallel(branches, merge)`: the same input through several branches, merged by
+ * concatenation along the last dim (the output type carries the sum of the branch widths)
+ * or by addition (the branch outputs must agree). Branches are a tuple (keys `0`, `1`, …)
+ * or a record (keys are the names).
+ */
+import type { ShapeMismatch, ShapeText, Sum } from "@effect-nn/shape"
+import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
+import type { Tensor } from "@effect-nn/tensor"
+import { add, concatLast } from "@effect-nn/tensor"
+import { Effect } from "effect"
+import { run } from "./run.ts"
+import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
+import { childPath } from "./module.ts"
+import type { NonEmpty } from "./sequential.ts"
+import { initChildren } from "./sequential.ts"
+
+/** How branch outputs are merged. */
+export type Merge = "concat" | "add"
+
+type Outputs<Bs, S> = { [K in keyof Bs]: Apply<FnOf<Bs[K]>, S> }
+type Values<T> = T extends ReadonlyArray<unknown> ? T[number] : T[keyof T]
+type FirstMismatch<Os> = Extract<Values<Os>, ShapeMismatch<string>>
+type Lasts<Os extends ReadonlyArray<unknown>> = { [K in keyof Os]: Os[K] extends readonly [...infer _P, infer L] ? L : never }
+type Leads<O> = O extends readonly [...infer P, infer _L] ? P : never
+type TupleOf<Os> = Os extends ReadonlyArray<unknown> ? Os : UnionToTuple<Os[keyof Os]>
+// Record branches: widths are summed in an unspecified order, which addition does not mind.
+type UnionToTuple<U> = [U] extends [never] ? [] : LastOfUnion<U> extends infer L ? [...UnionToTuple<Exclude<U, L>>, L] : never
+type LastOfUnion<U> = (U extends unknown ? (f: U) => void : never) extends infer F
+  ? (F extends unknown ? (x: F) => void : never) extends (x: infer I) => void ? (I extends (f: infer A) => void ? A : never) : never
+  : never
+
+type ConcatOut<Os> = TupleOf<Os> extends infer T extends ReadonlyArray<unknown>
+  ? number extends Sum<Lasts<T>> ? [...Leads<T[0]>, number] : [...Leads<T[0]>, Sum<Lasts<T>>]
+  : never
+
+type AddOut<Os> = TupleOf<Os> extends infer T extends ReadonlyArray<unknown>
+  ? T extends readonly [infer H, ...infer R]
+    ? Exclude<R[number], H> extends never
+      ? H
+      : ShapeMismatch<`parallel(add): branch outputs differ: ${ShapeText<H>} vs ${ShapeText<Exclude<R[number], H>>}`>
+    : never
+  : never
+
+/** Shape transform of `parallel(branches, merge)`. */
+export interface ParallelFn<Bs, M extends Merge> extends ShapeFn {
+  readonly Out: [FirstMismatch<Outputs<Bs, this["In"]>>] extends [never]
+    ? M extends "concat" ? ConcatOut<Outputs<Bs, this["In"]>> : AddOut<Outputs<Bs, this["In"]>>
+    : FirstMismatch<Outputs<Bs, this["In"]>>
+}
+
+type BranchKey<Bs, K> = Bs extends ReadonlyArray<unknown> ? (K extends `${number}` ? K : never) : K
+
+/** Parameters of a parallel: one record per branch with parameters. */
+export type ParallelParams<Bs> = {
+  readonly [K in keyof Bs as NonEmpty<ParamsOf<Bs[K]>> extends true ? BranchKey<Bs, K> : never]: ParamsOf<Bs[K]>
+}
+
+/** Buffers of a parallel: one record per branch with buffers. */
+export type ParallelBuffers<Bs> = {
+  readonly [K in keyof Bs as NonEmpty<BuffersOf<Bs[K]>> extends true ? BranchKey<Bs, K> : never]: BuffersOf<Bs[K]>
+}
+
+/** A parallel description. */
+export interface Parallel<Bs, M extends Merge> extends Module<ParallelFn<Bs, M>, ParallelParams<Bs>, ParallelBuffers<Bs>, RequirementsOf<Values<Bs>>> {
+  readonly _tag: "Parallel"
+  readonly merge: M
+}
+
+/**
+ * `parallel(branches, "concat" | "add")`: every branch gets the input; outputs are
+ * concatenated along the last dim ([..., Σ widths]) or added (equal shapes required).
+ * Source: the Inception-style and multi-branch patterns of the nn.Module tutorial.
+ */
+export const parallel = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Record<string, AnyModule>>, M extends Merge>(branches: Bs, merge: M): Parallel<Bs, M> => {
+  const children: Array<readonly [string, AnyModule]> = Array.isArray(branches)
+    ? (branches as ReadonlyArray<AnyModule>).map((b, i) => [b.name ?? `${i}`, b] as const)
+    : Object.entries(branches as Record<string, AnyModule>)
+  const combine = (outputs: ReadonlyArray<Tensor<unknown>>, path: string): Tensor<unknown> => {
+    if (merge === "concat") return concatLast(outputs)
+    const first = outputs[0]!
+    for (const o of outputs) {
+      if (!shapeEquals(o.dims, first.dims)) {
+        throw new ShapeError({ op: path === "" ? "parallel" : path, reason: `parallel(add): branch outputs differ: ${outputs.map((u) => formatShape(u.dims)).join(" vs ")}`, shapes: outputs.map((u) => u.dims) })
+      }
+    }
+    return outputs.slice(1).reduce((acc, o) => add(acc, o), first)
+  }
+  return {
+    _tag: "Parallel",
+    label: "Parallel",
+    name: undefined,
+    merge,
+    children,
+    parameterCount: children.reduce((s, [, m]) => s + m.parameterCount, 0),
+    bufferCount: children.reduce((s, [, m]) => s + m.bufferCount, 0),
+    init: initChildren(children) as Parallel<Bs, M>["init"],
+    run: (ctx, model, x, path) =>
+      Effect.gen(function*() {
+        const params = model.params as Record<string, unknown>
+        const buffers = model.buffers as Record<string, unknown>
+        let next: Record<string, unknown> | undefined
+        const outputs: Array<Tensor<unknown>> = []
+        for (const [key, m] of children) {
+          const ran = yield* m.run(ctx, { params: params[key] ?? {}, buffers: buffers[key] ?? {} }, x, childPath(path, key))
+          outputs.push(ran.output)
+          if (m.bufferCount > 0 && ran.buffers !== buffers[key]) {
+            next ??= { ...buffers }
+            next[key] = ran.buffers
+          }
+        }
+        const output = yield* run(() => combine(outputs, path))
+        return { output, buffers: (next ?? buffers) as ParallelBuffers<Bs> }
+      }),
+    outputShape: (input, path) => {
+      const outs = children.map(([key, m]) => m.outputShape(input, childPath(path, key)))
+      if (merge === "add") {
+        for (const o of outs) {
+          if (!shapeEquals(o, outs[0]!)) throw new ShapeError({ op: path === "" ? "parallel" : path, reason: `parallel(add): branch outputs differ: ${outs.map(formatShape).join(" vs ")}`, shapes: outs })
+        }
+        return outs[0]!
+      }
+      return [...outs[0]!.slice(0, -1), outs.reduce((s, o) => s + o[o.length - 1]!, 0)]
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * `residual(block)`: y = block(x) + x. The block must keep the shape; otherwise it is a
+ * compile error naming both shapes. Transparent for state: the block's parameters and
+ * buffers keep their own keys (so a residual of `named("fc1", …), named("bn1", …)`
+ * has the keys `fc1.weight`, `bn1.running_mean`, as the tutorial's ResidualBlock).
+ */
+import type { ShapeMismatch, ShapeText } from "@effect-nn/shape"
+import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
+import { add } from "@effect-nn/tensor"
+import { Effect } from "effect"
+import { run } from "./run.ts"
+import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
+import type { AnyInput } from "./sequential.ts"
+
+/** True when two shape types are identical. */
+type SameShapeType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+
+/** Shape transform of `residual(block)` on input S. */
+export interface ResidualFn<M> extends ShapeFn {
+  readonly Out: Apply<FnOf<M>, this["In"]> extends infer O
+    ? O extends ShapeMismatch<string>
+      ? O
+      : SameShapeType<O, this["In"]> extends true
+        ? this["In"]
+        : ShapeMismatch<`residual: block maps ${ShapeText<this["In"]>} to ${ShapeText<O>}; output must equal input`>
+    : never
+}
+
+/**
+ * `unknown` when the block can keep a shape; otherwise the mismatch. Checked by feeding
+ * the block's own output (for an unpinned input) back into it.
+ */
+export type ResidualCheck<M> = Apply<FnOf<M>, AnyInput> extends infer O
+  ? O extends ShapeMismatch<string>
+    ? O
+    : Apply<FnOf<M>, O> extends infer O2
+      ? O2 extends ShapeMismatch<infer Msg>
+        ? ShapeMismatch<`residual: block output ${ShapeText<O>} does not fit its input (${Msg}); output must equal input`>
+        : SameShapeType<O2, O> extends true
+          ? unknown
+          : ShapeMismatch<`residual: block maps ${ShapeText<O>} to ${ShapeText<O2>}; output must equal input`>
+      : never
+  : never
+
+/** A residual description. */
+export interface Residual<M extends AnyModule> extends Module<ResidualFn<M>, ParamsOf<M>, BuffersOf<M>, RequirementsOf<M>> {
+  readonly _tag: "Residual"
+  readonly block: M
+}
+
+/**
+ * `residual(block)`: adds the block's input to its output (He et al. 2016, "Deep Residual
+ * Learning"). A block that changes the shape is a compile error naming both shapes, and a
+ * `ShapeError` naming the path when the dims are only known at run time.
+ */
+export const residual = <M extends AnyModule>(block: M & ResidualCheck<M>): Residual<M> => ({
+  _tag: "Residual",
+  label: block.label,
+  name: undefined,
+  block,
+  children: block.children.length > 0 ? block.children : [["", block]],
+  parameterCount: block.parameterCount,
+  bufferCount: block.bufferCount,
+  init: block.init as Residual<M>["init"],
+  run: (ctx, model, x, path) =>
+    Effect.flatMap(block.run(ctx, model, x, path), (ran) =>
+      run(() => {
+        if (!shapeEquals(ran.output.dims, x.dims)) {
+          throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(x.dims)} to ${formatShape(ran.output.dims)}; output must equal input`, shapes: [x.dims, ran.output.dims] })
+        }
+        return { output: add(ran.output, x), buffers: ran.buffers as BuffersOf<M> }
+      })),
+  outputShape: (input, path) => {
+    const out = block.outputShape(input, path)
+    if (!shapeEquals(out, input)) {
+      throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(input)} to ${formatShape(out)}; output must equal input`, shapes: [input, out] })
+    }
+    return input
+  }
+})
