@@ -27,6 +27,10 @@ const minSleepMs = 2
 /** Bounds of the learned rate (ms per unit). */
 const minMsPerUnit = 1e-9
 const maxMsPerUnit = 1e-4
+/** Waits shorter than this (ms from the read's submit) teach nothing: latency dominates them. */
+const minLearnMs = 3
+/** Fixed latency of a map round trip (ms), not attributed to work. */
+const mapLatencyMs = 0.5
 /** Submits remembered while nobody reads back. */
 const maxQueued = 256
 
@@ -79,25 +83,28 @@ export class Pacer {
    */
   observe(seq: number, at: number, sleptUntil: number): void {
     if (!this.enabled || this.queue.length === 0 || this.queue[0]!.seq > seq) return
-    const overslept = sleptUntil > 0 && at - sleptUntil < 1
-    if (overslept) {
-      // Done before the sleep ended: the true rate is lower by an unknown amount.
-      this.msPerUnit *= 0.9
-    } else {
-      // Solve finish(seq, r) = at for r by bisection (finish is increasing in r).
+    const last = this.queue.find((s) => s.seq === seq)
+    // The rate r at which the model finishes submit `seq` at time `end` (finish is increasing in r).
+    const solve = (end: number): number => {
       let lo = 0
-      let hi = this.msPerUnit * 64
-      if (this.finish(seq, hi) > at) {
-        for (let i = 0; i < 40; i++) {
-          const mid = (lo + hi) / 2
-          if (this.finish(seq, mid) > at) hi = mid
-          else lo = mid
-        }
-        const rate = (lo + hi) / 2
-        if (rate > 0) this.msPerUnit = 0.6 * this.msPerUnit + 0.4 * rate
-      } else {
-        this.msPerUnit *= 4
+      let hi = maxMsPerUnit
+      if (this.finish(seq, hi) <= end) return hi
+      for (let i = 0; i < 50; i++) {
+        const mid = (lo + hi) / 2
+        if (this.finish(seq, mid) > end) hi = mid
+        else lo = mid
       }
+      return (lo + hi) / 2
+    }
+    if (sleptUntil > 0 && at - sleptUntil < 1) {
+      // Done before the sleep ended: the true rate is below the one that ends at `sleptUntil`.
+      this.msPerUnit = Math.min(this.msPerUnit, solve(sleptUntil)) * 0.7
+    } else if (last !== undefined && at - last.at >= minLearnMs) {
+      // A long enough wait that the fixed map latency is negligible: move towards the
+      // observed rate, at most doubling (outliers such as first-use shader compilation
+      // must not make later reads sleep far too long).
+      const observed = solve(at - mapLatencyMs)
+      this.msPerUnit = Math.min(2 * this.msPerUnit, 0.5 * this.msPerUnit + 0.5 * observed)
     }
     this.msPerUnit = Math.min(maxMsPerUnit, Math.max(minMsPerUnit, this.msPerUnit))
     while (this.queue.length > 0 && this.queue[0]!.seq <= seq) this.queue.shift()

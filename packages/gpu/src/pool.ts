@@ -39,9 +39,41 @@ export class MemoryCounters {
 
 let nextBufferId = 0
 
-/** A size-class pool of buffers that share one usage. */
+/** A FIFO of free buffers of one size class. */
+class FreeList {
+  private items: Array<PooledBuffer> = []
+  private head = 0
+
+  get size(): number {
+    return this.items.length - this.head
+  }
+  push(b: PooledBuffer): void {
+    this.items.push(b)
+  }
+  shift(): PooledBuffer | undefined {
+    if (this.head >= this.items.length) return undefined
+    const b = this.items[this.head++]!
+    if (this.head > 32 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return b
+  }
+  all(): ReadonlyArray<PooledBuffer> {
+    return this.items.slice(this.head)
+  }
+}
+
+/**
+ * A size-class pool of buffers that share one usage. Free lists are FIFO: a step that
+ * releases its temporaries in creation order (as `tidy` does) gets the same buffer for
+ * the same role in the next step, so the bind groups of step N+1 are those of step N
+ * (with LIFO they would be permuted from step to step, and the cache would keep growing
+ * until the permutation cycles). FIFO also makes it rare that a buffer the pending batch
+ * still reads is handed out again at once.
+ */
 export class BufferPool {
-  private readonly free = new Map<number, Array<PooledBuffer>>()
+  private readonly free = new Map<number, FreeList>()
   private readonly all = new Set<PooledBuffer>()
   private pooledBytes = 0
 
@@ -64,7 +96,7 @@ export class BufferPool {
   acquire(bytes: number): PooledBuffer {
     const size = sizeClass(bytes, this.capBytes)
     const list = this.free.get(size)
-    const reused = list?.pop()
+    const reused = list?.shift()
     if (reused !== undefined) {
       this.pooledBytes -= size
       return reused
@@ -80,7 +112,7 @@ export class BufferPool {
   release(buffer: PooledBuffer): void {
     let list = this.free.get(buffer.bytes)
     if (list === undefined) {
-      list = []
+      list = new FreeList()
       this.free.set(buffer.bytes, list)
     }
     list.push(buffer)
@@ -100,7 +132,7 @@ export class BufferPool {
   trim(): number {
     let n = 0
     for (const list of this.free.values()) {
-      for (const b of list) {
+      for (const b of list.all()) {
         b.buffer.destroy()
         this.all.delete(b)
         this.counters.destroyed(b.bytes)

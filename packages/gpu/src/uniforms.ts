@@ -7,6 +7,7 @@
  * submit, so batch N still sees its own values. When the ring is full the backend
  * submits early and starts over.
  */
+import { DeviceError } from "@effect-nn/tensor"
 import { BufferUsage } from "./flags.ts"
 
 /** Bytes of one slot (WebGPU's default `minUniformBufferOffsetAlignment` is 256). */
@@ -40,7 +41,7 @@ export class UniformRing implements UniformWriter {
    * @param alignment the device's `minUniformBufferOffsetAlignment` (≤ 256)
    */
   constructor(device: GPUDevice, readonly slots: number, alignment: number) {
-    if (alignment > slotBytes) throw new Error(`minUniformBufferOffsetAlignment ${alignment} > ${slotBytes}`)
+    if (alignment > slotBytes) throw new DeviceError({ reason: `minUniformBufferOffsetAlignment ${alignment} exceeds the ring's ${slotBytes}-byte slots` })
     this.bytes = slots * slotBytes
     this.buffer = device.createBuffer({ size: this.bytes, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: "uniform-ring" })
     this.mirror = new ArrayBuffer(this.bytes)

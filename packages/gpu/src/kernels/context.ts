@@ -14,8 +14,13 @@ export interface GpuStorage extends Storage {
   readonly buffer: PooledBuffer
 }
 
+/** Which matmul kernel a device uses: 8-wide subgroup broadcasts, or shared-memory tiles. */
+export type MatmulVariant = "subgroup" | "tiled"
+
 /** The backend as kernels see it. */
 export interface KernelContext {
+  /** The matmul kernel this device uses. */
+  readonly matmulVariant: MatmulVariant
   /** `maxComputeWorkgroupsPerDimension` of the device. */
   readonly maxWorkgroupsPerDimension: number
   /** True when the device has the `subgroups` feature. */

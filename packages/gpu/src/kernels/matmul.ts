@@ -9,24 +9,29 @@ import type { MatmulSpec, Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { GpuStorage, KernelContext } from "./context.ts"
 import { fill } from "./fill.ts"
-import { subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
+import { type BMode, subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
 import { tiledMatmulSpec, tiledTile } from "./matmul-tiled.ts"
 
-/** Which matmul kernel to use. */
-export type MatmulVariant = "subgroup" | "tiled"
+/**
+ * How the subgroup kernel reads B for a geometry: vec4 loads along its contiguous,
+ * 16-byte aligned axis (along n when not transposed and n % 4 = 0, along k when
+ * transposed and k % 4 = 0), scalar loads otherwise. (vec4 loads of A measured no gain.)
+ */
+export const subgroupBMode = (spec: MatmulSpec): BMode =>
+  spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar"
 
-/** C = op(A)·op(B); `variant` forces a kernel (default: the context's choice). */
-export const matmul = (ctx: KernelContext & { readonly matmulVariant: MatmulVariant }, a: Storage, b: Storage, spec: MatmulSpec): GpuStorage => {
+/** C = op(A)·op(B) with the context's matmul variant. */
+export const matmul = (ctx: KernelContext, a: Storage, b: Storage, spec: MatmulSpec): GpuStorage => {
   const { m, k, n, transA, transB } = spec
   if (k === 0) return fill(ctx, m * n, 0, "float32")
   const out = ctx.output(m * n, "float32")
   if (m === 0 || n === 0) return out
   const sub = ctx.matmulVariant === "subgroup"
-  const tileM = sub ? subgroupTileM : tiledTile
-  const tileN = sub ? subgroupTileN : tiledTile
+  const tileM = sub ? subgroupTileM() : tiledTile
+  const tileN = sub ? subgroupTileN() : tiledTile
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
-  const kernel = sub ? subgroupMatmulSpec(transA, transB) : tiledMatmulSpec(transA, transB)
+  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupBMode(spec)) : tiledMatmulSpec(transA, transB)
   ctx.dispatch(kernel, [a, b, out], grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, m)
     u.u32(1, k)

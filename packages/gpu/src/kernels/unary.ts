@@ -1,8 +1,8 @@
 /**
  * `unary`: out = f(a) element-wise over float32, one variant (pipeline) per `UnaryOp`.
  * `alpha` is the scalar of `scale`, `addScalar`, `pow` and `clampMin`. Matches the CPU
- * reference, including `pow` of negative bases with integer exponents and
- * `relu`/`step` returning 0 at exactly 0.
+ * reference, including `pow` of negative bases with integer exponents, `relu`/`step`
+ * returning 0 at exactly 0, and `sigmoid`/`tanh` computed without overflow.
  */
 import type { Storage, UnaryOp } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
@@ -19,6 +19,8 @@ const expressions: Record<UnaryOp, string> = {
   step: "select(0.0, 1.0, x > 0.0)",
   abs: "abs(x)",
   square: "x * x",
+  sigmoid: "sigmoidf(x)",
+  tanh: "tanhf(x)",
   scale: "x * alpha",
   addScalar: "x + alpha",
   pow: "powf(x, alpha)",
@@ -49,6 +51,34 @@ fn powf(x: f32, a: f32) -> f32 {
 }
 `
 
+/** The logistic function without overflow: 1/(1+e^−x) for x ≥ 0, e^x/(1+e^x) below. */
+const sigmoidWgsl = /* wgsl */ `
+fn sigmoidf(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  let r = 1.0 / (1.0 + e);
+  return select(e * r, r, x >= 0.0);
+}
+`
+
+/**
+ * tanh to a few ulp: an odd Taylor polynomial below |x| = 1/8 (next term < 1e-11
+ * relative), else (1 − e)/(1 + e) with e = exp(−2|x|), whose cancellation is mild there.
+ * (The builtin's accuracy is implementation-defined and poor near 0 on some drivers.)
+ */
+const tanhWgsl = /* wgsl */ `
+fn tanhf(x: f32) -> f32 {
+  let a = abs(x);
+  if (a < 0.125) {
+    let x2 = x * x;
+    return x * (1.0 + x2 * (-0.33333333333 + x2 * (0.13333333333 + x2 * (-0.05396825397 + x2 * 0.02186948854))));
+  }
+  let e = exp(-2.0 * a);
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}
+`
+
+const helpers: Partial<Record<UnaryOp, string>> = { pow: powWgsl, sigmoid: sigmoidWgsl, tanh: tanhWgsl }
+
 const specs = new Map<UnaryOp, KernelSpec>()
 
 /** WGSL of the `op` variant. */
@@ -65,7 +95,7 @@ struct Params { n: u32, alpha: f32 }
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 ${linearIndexWgsl}
-${op === "pow" ? powWgsl : ""}
+${helpers[op] ?? ""}
 ${elementwiseMain} {
   let i = linearIndex(wid, lid, nwg);
   if (i >= u.n) { return; }
