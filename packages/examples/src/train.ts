@@ -2,11 +2,14 @@
  * `train` — the project's main job: trains a tutorial network on real MNIST and prints,
  * per epoch, the training loss, test accuracy, seconds and samples/s.
  *
- *   pnpm train [--model shallow] [--epochs 3] [--batch-size 64] [--lr 0.001] [--seed 0]
- *              [--device webgpu|cpu] [--limit N] [--json]
+ *   pnpm train [--model shallow|deep|residual|conditional|conditional-plain] [--epochs 3]
+ *              [--batch-size 64] [--lr 0.001] [--seed 0] [--device webgpu|cpu] [--limit N]
+ *              [--summary] [--json]
  *
- * With `--json`, the last line on stdout is one JSON object with the run's figures.
- * Progress goes to stderr.
+ * It prints the model's summary table first. With `--json`, the last line on stdout is
+ * one JSON object with the run's figures. `--summary` prints the summary (with `--json`:
+ * rows, parameter counts and the ordered state-dict keys with shapes) and exits without
+ * training or touching a device. Progress goes to stderr.
  */
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,6 +23,7 @@ import { deviceLayer, deviceNames } from "./device-select.ts"
 import { models, modelNames } from "./models/index.ts"
 import type { EpochReport } from "./training/run.ts"
 import { runTraining } from "./training/run.ts"
+import { describeModel } from "./training/describe.ts"
 
 if (process.env["XDG_RUNTIME_DIR"] === undefined || process.env["XDG_RUNTIME_DIR"] === "") {
   process.env["XDG_RUNTIME_DIR"] = mkdtempSync(join(tmpdir(), "effect-nn-xdg-"))
@@ -37,10 +41,18 @@ const command = Command.make(
     seed: Flag.Int("seed").pipe(Flag.withDescription("Seed for initialisation and shuffling"), Flag.withDefault(0)),
     device: Flag.Literals("device", deviceNames).pipe(Flag.withDescription("webgpu (falls back to cpu when no adapter) or cpu"), Flag.withDefault("webgpu")),
     limit: Flag.Int("limit").pipe(Flag.withDescription("Train on the first N images only"), Flag.optional),
-    json: Flag.Boolean("json").pipe(Flag.withDescription("End stdout with one JSON object of the run's figures"), Flag.withDefault(false))
+    json: Flag.Boolean("json").pipe(Flag.withDescription("End stdout with one JSON object of the run's figures"), Flag.withDefault(false)),
+    summary: Flag.Boolean("summary").pipe(Flag.withDescription("Print the model summary and exit (no training, no device)"), Flag.withDefault(false))
   },
   (flags) =>
     Effect.gen(function*() {
+      const module = models[flags.model]()
+      const described = yield* describeModel(module)
+      if (flags.summary) {
+        process.stdout.write(flags.json ? `${JSON.stringify({ model: flags.model, ...described.json })}\n` : `${described.text}\n`)
+        return
+      }
+      process.stdout.write(`${described.text}\n`)
       yield* positive("--epochs")(flags.epochs)
       yield* positive("--batch-size")(flags.batchSize)
       yield* positive("--lr")(flags.lr)
@@ -54,7 +66,7 @@ const command = Command.make(
       )
       const limit = Option.getOrUndefined(flags.limit)
       const reports: Array<EpochReport> = yield* runTraining(
-        { model: flags.model, module: models[flags.model](), epochs: flags.epochs, batchSize: flags.batchSize, lr: flags.lr, seed: flags.seed, limit },
+        { model: flags.model, module, epochs: flags.epochs, batchSize: flags.batchSize, lr: flags.lr, seed: flags.seed, limit },
         {
           epochStart: (epoch, steps) => bar.start(steps, 0, { epoch }),
           step: (done) => bar.update(done),
