@@ -48,33 +48,50 @@ export interface Residual<M extends AnyModule> extends Module<ResidualFn<M>, Par
   readonly block: M
 }
 
+/** Options of `residual`. */
+export interface ResidualOptions {
+  /**
+   * A parameter-free, shape-keeping module applied after the addition, y = act(block(x) + x)
+   * — the ResNet and tutorial ResidualBlock pattern (`relu(... + x)`).
+   */
+  readonly activation?: AnyModule
+}
+
 /**
- * `residual(block)`: adds the block's input to its output (He et al. 2016, "Deep Residual
- * Learning"). A block that changes the shape is a compile error naming both shapes, and a
- * `ShapeError` naming the path when the dims are only known at run time.
+ * `residual(block, { activation? })`: adds the block's input to its output (He et al.
+ * 2016, "Deep Residual Learning"), then applies `activation` if given. A block that changes
+ * the shape is a compile error naming both shapes, and a `ShapeError` naming the path when
+ * the dims are only known at run time.
  */
-export const residual = <M extends AnyModule>(block: M & ResidualCheck<M>): Residual<M> => ({
-  _tag: "Residual",
-  label: block.label,
-  name: undefined,
-  block,
-  children: block.children.length > 0 ? block.children : [["", block]],
-  parameterCount: block.parameterCount,
-  bufferCount: block.bufferCount,
-  init: block.init as Residual<M>["init"],
-  run: (ctx, model, x, path) =>
-    Effect.flatMap(block.run(ctx, model, x, path), (ran) =>
-      run(() => {
-        if (!shapeEquals(ran.output.dims, x.dims)) {
-          throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(x.dims)} to ${formatShape(ran.output.dims)}; output must equal input`, shapes: [x.dims, ran.output.dims] })
-        }
-        return { output: add(ran.output, x), buffers: ran.buffers as BuffersOf<M> }
-      })),
-  outputShape: (input, path) => {
-    const out = block.outputShape(input, path)
-    if (!shapeEquals(out, input)) {
-      throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(input)} to ${formatShape(out)}; output must equal input`, shapes: [input, out] })
+export const residual = <M extends AnyModule>(block: M & ResidualCheck<M>, options: ResidualOptions = {}): Residual<M> => {
+  const activation = options.activation
+  return {
+    _tag: "Residual",
+    label: block.label,
+    name: undefined,
+    block,
+    children: block.children.length > 0 ? block.children : [["", block]],
+    parameterCount: block.parameterCount,
+    bufferCount: block.bufferCount,
+    init: block.init as Residual<M>["init"],
+    run: (ctx, model, x, path) =>
+      Effect.gen(function*() {
+        const ran = yield* block.run(ctx, model, x, path)
+        const sum = yield* run(() => {
+          if (!shapeEquals(ran.output.dims, x.dims)) {
+            throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(x.dims)} to ${formatShape(ran.output.dims)}; output must equal input`, shapes: [x.dims, ran.output.dims] })
+          }
+          return add(ran.output, x)
+        })
+        const output = activation === undefined ? sum : (yield* activation.run(ctx, { params: {}, buffers: {} }, sum, path)).output
+        return { output, buffers: ran.buffers as BuffersOf<M> }
+      }),
+    outputShape: (input, path) => {
+      const out = block.outputShape(input, path)
+      if (!shapeEquals(out, input)) {
+        throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(input)} to ${formatShape(out)}; output must equal input`, shapes: [input, out] })
+      }
+      return input
     }
-    return input
   }
-})
+}
