@@ -1,0 +1,27 @@
+/**
+ * Misuse of the toolbox is a compile error naming the shapes:
+ * a shape-changing block inside `residual`, mismatched `parallel(..., "add")` branches,
+ * a custom module fed the wrong width, and a train forward through Dropout run without `Rng`.
+ */
+import type { ModelOf } from "@effect-nn/layers"
+import { Dropout, Linear, Mode, ReLU, forward, module, parallel, residual, sequential } from "@effect-nn/layers"
+import type { Sym } from "@effect-nn/shape"
+import type { Tensor } from "@effect-nn/tensor"
+import { Effect } from "effect"
+
+// expect-error: residual: block output [..., 64] does not fit its input (Linear(256, 128) expects last dim 256, got 64
+const shrinking = residual(sequential(Linear(256, 128), ReLU(), Linear(128, 64)))
+
+const sums = parallel([Linear(784, 32), Linear(784, 16)], "add")
+// expect-error: parallel(add): branch outputs differ: [..., 32] vs [..., 16]
+const useSums = sequential(Linear(784, 784), sums)
+
+const Block = module("Block", { fc: Linear(256, 256) }).forward<[Sym<"B">, 256], [Sym<"B">, 256]>((m, h) => m.fc(h))
+// expect-error: Block expects input [B, 256], got [..., 128]
+const wrong = sequential(Linear(784, 128), Block)
+
+const net = sequential(Linear(784, 10), Dropout(0.5))
+declare const model: ModelOf<typeof net>
+declare const x: Tensor<[Sym<"B">, 784]>
+// expect-error: Type 'Rng' is not assignable to type 'never'
+Effect.runPromise(forward(net, model, x, Mode.train))
