@@ -60,6 +60,13 @@ const make = (name: string, options: AdamOptions, decoupled: boolean): Optimizer
         const next = mapTensors(params, (p) => {
           const [, g] = pairs[i]!
           const device = p.device
+          if (p.frozen) {
+            // Frozen parameters (see `freeze`) are left as they are, moments included.
+            m.push(state.m[i]!)
+            v.push(state.v[i]!)
+            i++
+            return p
+          }
           const [p2, m2, v2] = device.backend.adam(p.storage, g.storage, state.m[i]!.storage, state.v[i]!.storage, p.numel, hyper)
           m.push(wrap(device, m2, p.shape, "float32"))
           v.push(wrap(device, v2, p.shape, "float32"))

@@ -42,6 +42,12 @@ export const sgd = (options: SgdOptions): Optimizer<SgdState> => {
         const next = mapTensors(params, (param) => {
           const p = assertFloat("sgd", param)
           const g0 = assertFloat("sgd", pairs[i]![1])
+          if (p.frozen) {
+            // Frozen parameters (see `freeze`) are left as they are.
+            if (momentum !== 0) buffers.push(state.momentumBuffers?.[i] ?? g0)
+            i++
+            return p
+          }
           let g: Tensor<unknown> = weightDecay !== 0 ? axpy(g0, p, weightDecay) : g0
           if (momentum !== 0) {
             const prev = state.momentumBuffers?.[i]
