@@ -2,7 +2,7 @@
  * Values against PyTorch (../shared/reference) on every device: Linear forward and
  * backward, ReLU, cross-entropy (extreme logits included), SGD and Adam paths.
  */
-import { linear, crossEntropy, fromArray, relu, sum, mul, toArray, valueAndGrad } from "@effect-nn/tensor"
+import { linear, crossEntropy, fromArray, relu, sigmoid, sum, mul, tanh, toArray, valueAndGrad } from "@effect-nn/tensor"
 import type { Tensor } from "@effect-nn/tensor"
 import type { Optimizer } from "@effect-nn/optim"
 import { adam, adamw, sgd } from "@effect-nn/optim"
@@ -42,24 +42,33 @@ for (const [device, rt] of runtimes()) {
       })
     }
 
-    const relu_ = reference("02_activations.json").cases.find((c) => c.name === "relu")!
-    it("ReLU: output, grad with ones (derivative 0 at exactly 0) and with a linspace upstream", async () => {
-      const out = await run(rt, Effect.gen(function*() {
-        const x = yield* f32(relu_.inputs.x)
-        const ones = yield* f32(relu_.inputs.grad_output_ones)
-        const up = yield* f32(relu_.inputs.grad_output)
-        const gradWith = (g: Tensor<unknown>) =>
-          Effect.map(valueAndGrad((p: { x: Tensor<unknown> }) => Effect.sync(() => sum(mul(relu(p.x), g))))({ x }), (r) => r.grads.x)
-        return {
-          y: yield* toArray(relu(x)),
-          g1: yield* toArray(yield* gradWith(ones)),
-          g2: yield* toArray(yield* gradWith(up))
-        }
-      }))
-      expectClose(out.y, relu_.expected.output.data, 0, 0, "relu output")
-      expectClose(out.g1, relu_.expected_grads.x_with_ones.data, 0, 0, "relu grad (ones)")
-      expectClose(out.g2, relu_.expected_grads.x.data, 0, 0, "relu grad (linspace)")
-    })
+    const activations: ReadonlyArray<readonly [string, (t: Tensor<unknown>) => Tensor<unknown>, number]> = [
+      ["relu", relu, 0],
+      ["sigmoid", sigmoid, 1e-5],
+      ["tanh", tanh, 1e-5]
+    ]
+    for (const [name, f, rtol] of activations) {
+      const c = reference("02_activations.json").cases.find((k) => k.name === name)!
+      it(`${name}: output and grads (ones and a linspace upstream), incl. 0, -0, ±1e-3, ±50`, async () => {
+        const out = await run(rt, Effect.gen(function*() {
+          const x = yield* f32(c.inputs.x)
+          const ones = yield* f32(c.inputs.grad_output_ones)
+          const up = yield* f32(c.inputs.grad_output)
+          const gradWith = (g: Tensor<unknown>) =>
+            Effect.map(valueAndGrad((p: { x: Tensor<unknown> }) => Effect.sync(() => sum(mul(f(p.x), g))))({ x }), (r) => r.grads.x)
+          return {
+            y: yield* toArray(f(x)),
+            g1: yield* toArray(yield* gradWith(ones)),
+            g2: yield* toArray(yield* gradWith(up))
+          }
+        }))
+        // relu is exact (derivative 0 at exactly 0); sigmoid/tanh within float32 rounding,
+        // with an absolute floor far below sigmoid(-50) ≈ 1.9e-22 so that it must not be 0.
+        expectClose(out.y, c.expected.output.data, rtol, rtol === 0 ? 0 : 1e-30, `${name} output`)
+        expectClose(out.g1, c.expected_grads.x_with_ones.data, rtol, rtol === 0 ? 0 : 1e-30, `${name} grad (ones)`)
+        expectClose(out.g2, c.expected_grads.x.data, rtol, rtol === 0 ? 0 : 1e-30, `${name} grad (linspace)`)
+      })
+    }
 
     const ceCases = reference("05_classification_losses.json").cases.filter((c) => c.op === "nn.CrossEntropyLoss" && c.config.label_smoothing === 0)
     for (const c of ceCases) {
