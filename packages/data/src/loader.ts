@@ -1,5 +1,5 @@
 import { Effect, Stream } from "effect"
-import { batchCount } from "./batching.ts"
+import { batchCount, lastBatchSize } from "./batching.ts"
 import type { Dataset } from "./dataset.ts"
 import { DataError } from "./errors.ts"
 import { MNIST_STATS, normalizationTable, normalizeGather, type NormalizationStats } from "./normalize.ts"
@@ -112,6 +112,18 @@ export const loader = (dataset: Dataset, options: LoaderOptions): Stream.Stream<
       return { index, size, x, y, indices }
     }
 
-    return Stream.unfold(0, (index) =>
+    const batchesStream = Stream.unfold(0, (index) =>
       Effect.sync(() => index < batches ? [makeBatch(index), index + 1] as const : undefined))
+    // A last batch of one sample breaks batch statistics (BatchNorm in train mode): say so.
+    return lastBatchSize(count, batchSize, dropLast) === 1 && batches > 0
+      ? Stream.concat(
+        Stream.fromEffect(Effect.logWarning(singleSampleWarning(count, batchSize))).pipe(Stream.drain),
+        batchesStream
+      )
+      : batchesStream
   })
+
+/** The warning a loader logs when its last batch holds one sample. */
+export const singleSampleWarning = (count: number, batchSize: number): string =>
+  `loader: the last batch holds a single sample (${count} samples, batch size ${batchSize}); ` +
+  `batch statistics (BatchNorm in train mode) cannot be computed from it — pass dropLast: true to drop it`

@@ -1,10 +1,11 @@
-import { Effect, Stream } from "effect"
+import { Effect, Logger, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   batchCount,
   type Dataset,
   epochSeed,
   lastBatchSize,
+  singleSampleWarning,
   loader,
   type LoaderOptions,
   loadMnist,
@@ -116,10 +117,22 @@ describe("loader", () => {
     expect(a).not.toEqual(identity)
   })
 
-  it("yields a one-sample last batch when dropLast is false", async () => {
-    const batches = await Effect.runPromise(Stream.runCollect(loader(synthetic(65, 1), options())))
+  it("yields a one-sample last batch when dropLast is false, and says so in a warning", async () => {
+    const messages: Array<string> = []
+    const capture = Logger.make(({ message, logLevel }) => {
+      messages.push(`${logLevel}: ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+    const batches = await Effect.runPromise(
+      Stream.runCollect(loader(synthetic(65, 1), options())).pipe(Effect.provide(Logger.layer([capture])))
+    )
     expect(batches.map((b) => b.size)).toEqual([64, 1])
     expect(lastBatchSize(65, 64, false)).toBe(1)
+    expect(messages).toEqual([`Warn: ${singleSampleWarning(65, 64)}`])
+    const dropped = await Effect.runPromise(
+      Stream.runCollect(loader(synthetic(65, 1), options({ dropLast: true }))).pipe(Effect.provide(Logger.layer([capture])))
+    )
+    expect(dropped.map((b) => b.size)).toEqual([64])
+    expect(messages).toHaveLength(1)
   })
 
   it("builds batches lazily", async () => {
