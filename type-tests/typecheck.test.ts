@@ -1,6 +1,13 @@
 /**
- * Compile-time tests: runs the TypeScript compiler once over type-tests/cases and checks
- * its diagnostics against the cases.
+ * Compile-time tests: runs each supported TypeScript compiler once over type-tests/cases
+ * and checks its diagnostics against the cases. Every expectation runs for each compiler:
+ *
+ * - TypeScript 7 (`typescript`, the repo's compiler) and
+ * - TypeScript 5.9 (`typescript-5`, an npm alias of typescript@5.9.3), because many
+ *   editors still bundle a 5.x language service.
+ *
+ * Both runs start together (set TYPE_TESTS_SEQUENTIAL=1 to run them one after the other,
+ * for uncontended timings); each prints its wall time and its own "Check time".
  *
  * - cases/pass/*.ts must compile with no diagnostic at all (their assertions are
  *   `expectTypeOf` calls, which are compile errors when a type is wrong).
@@ -21,7 +28,38 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, "..")
 const casesDir = join(here, "cases")
 const tsconfig = join(here, "tsconfig.json")
-const tscBin = join(root, "node_modules", ".bin", process.platform === "win32" ? "tsc.cmd" : "tsc")
+
+/**
+ * The compilers, each run as `node <script>`. Both packages declare a `tsc` bin, so the
+ * scripts are named by package rather than through node_modules/.bin.
+ */
+interface Compiler {
+  readonly name: string
+  /** Directory of the installed package (its package.json gives the version). */
+  readonly packageDir: string
+  /** Script run with node. */
+  readonly script: string
+  /** The installed version must start with this. */
+  readonly versionPrefix: string
+}
+
+const compilers: ReadonlyArray<Compiler> = [
+  {
+    name: "TypeScript 7",
+    packageDir: join(root, "node_modules", "typescript"),
+    script: join(root, "node_modules", "typescript", "bin", "tsc"),
+    versionPrefix: "7."
+  },
+  {
+    name: "TypeScript 5.9",
+    packageDir: join(root, "node_modules", "typescript-5"),
+    script: join(root, "node_modules", "typescript-5", "lib", "tsc.js"),
+    versionPrefix: "5.9."
+  }
+]
+
+const installedVersion = (c: Compiler): string =>
+  (JSON.parse(readFileSync(join(c.packageDir, "package.json"), "utf8")) as { version: string }).version
 
 /** Repo-relative path with forward slashes (the key used everywhere below). */
 const rel = (file: string): string => relative(root, resolve(root, file)).split(sep).join("/")
@@ -105,7 +143,7 @@ const passFiles = listCases("pass")
 const failFiles = listCases("fail")
 const expectations = new Map(failFiles.map((f) => [f, readExpectations(f)] as const))
 
-// ---- One compiler run for the whole suite ----
+// ---- One run of each compiler for the whole suite ----
 
 interface TscRun {
   readonly diagnostics: Array<Diagnostic>
@@ -117,19 +155,19 @@ interface TscRun {
   readonly output: string
 }
 
-const runTsc = (): Promise<TscRun> =>
+const runTsc = (compiler: Compiler): Promise<TscRun> =>
   new Promise((resolvePromise, reject) => {
     const start = performance.now()
     execFile(
-      tscBin,
-      ["-p", tsconfig, "--noEmit", "--pretty", "false", "--listFiles", "--extendedDiagnostics"],
+      process.execPath,
+      [compiler.script, "-p", tsconfig, "--noEmit", "--pretty", "false", "--listFiles", "--extendedDiagnostics"],
       { cwd: root, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } },
       (error, stdout, stderr) => {
         const wallMs = performance.now() - start
         const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : null
         // tsc exits 1 or 2 when it reports diagnostics; anything else means it did not run.
         if (error !== null && exitCode !== 1 && exitCode !== 2) {
-          reject(new Error(`tsc failed to run (${String(error.code ?? error.signal)}): ${error.message}\n${stdout}\n${stderr}`))
+          reject(new Error(`${compiler.name}: tsc failed to run (${String(error.code ?? error.signal)}): ${error.message}\n${stdout}\n${stderr}`))
           return
         }
         const output = `${stdout}\n${stderr}`
@@ -143,7 +181,7 @@ const runTsc = (): Promise<TscRun> =>
         const diagnostics = parseDiagnostics(output)
         // A crash (a Go panic also exits 2) prints no diagnostic we can parse.
         if (exitCode !== 0 && diagnostics.length === 0) {
-          reject(new Error(`tsc exited ${exitCode} without a parsable diagnostic:\n${output}`))
+          reject(new Error(`${compiler.name}: tsc exited ${exitCode} without a parsable diagnostic:\n${output}`))
           return
         }
         resolvePromise({ diagnostics, files, wallMs, checkTime, exitCode, output })
@@ -151,71 +189,98 @@ const runTsc = (): Promise<TscRun> =>
     )
   })
 
-let tsc: TscRun
+const runs = new Map<string, TscRun>()
+const failures = new Map<string, unknown>()
 
 beforeAll(async () => {
-  tsc = await runTsc()
-  console.log(
-    `type-tests: tsc wall time ${(tsc.wallMs / 1000).toFixed(2)} s` +
-      (tsc.checkTime !== undefined ? ` (check time ${tsc.checkTime})` : "") +
-      `, ${tsc.diagnostics.length} diagnostic(s), ${passFiles.length} pass and ${failFiles.length} fail case file(s)`
-  )
-}, 300_000)
-
-const diagnosticsIn = (file: string): Array<Diagnostic> => tsc.diagnostics.filter((d) => d.file === file)
-
-describe("type-tests setup", () => {
-  it("has cases", () => {
-    expect(passFiles.length).toBeGreaterThan(0)
-    expect(failFiles.length).toBeGreaterThan(0)
-    for (const f of failFiles) expect(expectations.get(f)!.length, `${f} has no // expect-error: comment`).toBeGreaterThan(0)
-  })
-
-  it("the compiler saw every case file", () => {
-    const missing = [...passFiles, ...failFiles].filter((f) => !tsc.files.has(join(root, f)))
-    expect(missing, "case files missing from the program (check type-tests/tsconfig.json include)").toEqual([])
-  })
-
-  it("no global (configuration) diagnostics", () => {
-    expect(tsc.diagnostics.filter((d) => d.file === undefined).map(show)).toEqual([])
-  })
-
-  it("the library sources the cases import have no diagnostics", () => {
-    const cases = new Set([...passFiles, ...failFiles])
-    expect(tsc.diagnostics.filter((d) => d.file !== undefined && !cases.has(d.file)).map(show)).toEqual([])
-  })
-})
-
-describe("pass cases compile without diagnostics", () => {
-  for (const file of passFiles) {
-    it(file, () => {
-      expect(diagnosticsIn(file).map(show)).toEqual([])
-    })
+  const runOne = async (c: Compiler): Promise<void> => {
+    try {
+      const run = await runTsc(c)
+      runs.set(c.name, run)
+      console.log(
+        `type-tests: ${c.name} (${installedVersion(c)}) tsc wall time ${(run.wallMs / 1000).toFixed(2)} s` +
+          (run.checkTime !== undefined ? ` (check time ${run.checkTime})` : "") +
+          `, ${run.diagnostics.length} diagnostic(s), ${passFiles.length} pass and ${failFiles.length} fail case file(s)`
+      )
+    } catch (error) {
+      failures.set(c.name, error)
+    }
   }
-})
+  if (process.env["TYPE_TESTS_SEQUENTIAL"] === "1") {
+    for (const c of compilers) await runOne(c)
+  } else {
+    await Promise.all(compilers.map(runOne))
+  }
+}, 600_000)
 
-describe("fail cases report the expected diagnostics", () => {
-  for (const file of failFiles) {
-    for (const e of expectations.get(file)!) {
-      it(`${file}:${e.line ?? e.commentLine} reports "${e.text}"`, () => {
-        expect(e.line, `${file}:${e.commentLine}: no code line follows the expect-error comment`).toBeDefined()
-        expect(e.text, `${file}:${e.commentLine}: empty expect-error text`).not.toBe("")
-        const onLine = diagnosticsIn(file).filter((d) => d.line === e.line)
-        const hit = onLine.some((d) => d.message.includes(e.text))
-        if (!hit) {
-          const found = onLine.length === 0
-            ? `no diagnostic on line ${e.line}; diagnostics in the file:\n${diagnosticsIn(file).map(show).join("\n") || "(none)"}`
-            : `diagnostics on line ${e.line}:\n${onLine.map(show).join("\n")}`
-          expect.fail(`${file}:${e.line}: expected a diagnostic containing\n  ${e.text}\n${found}`)
-        }
+/** The compiler's run; a compiler that did not run fails each of its tests with its error. */
+const runOf = (c: Compiler): TscRun => {
+  const run = runs.get(c.name)
+  if (run === undefined) throw failures.get(c.name) ?? new Error(`${c.name} did not run`)
+  return run
+}
+
+describe.each(compilers.map((c) => [c.name, c] as const))("%s", (_name, compiler) => {
+  const diagnosticsIn = (file: string): Array<Diagnostic> => runOf(compiler).diagnostics.filter((d) => d.file === file)
+
+  describe("type-tests setup", () => {
+    it(`is ${compiler.versionPrefix}x`, () => {
+      expect(installedVersion(compiler).startsWith(compiler.versionPrefix), installedVersion(compiler)).toBe(true)
+    })
+
+    it("has cases", () => {
+      expect(passFiles.length).toBeGreaterThan(0)
+      expect(failFiles.length).toBeGreaterThan(0)
+      for (const f of failFiles) expect(expectations.get(f)!.length, `${f} has no // expect-error: comment`).toBeGreaterThan(0)
+    })
+
+    it("the compiler saw every case file", () => {
+      const tsc = runOf(compiler)
+      const missing = [...passFiles, ...failFiles].filter((f) => !tsc.files.has(join(root, f)))
+      expect(missing, "case files missing from the program (check type-tests/tsconfig.json include)").toEqual([])
+    })
+
+    it("no global (configuration) diagnostics", () => {
+      expect(runOf(compiler).diagnostics.filter((d) => d.file === undefined).map(show)).toEqual([])
+    })
+
+    it("the library sources the cases import have no diagnostics", () => {
+      const cases = new Set([...passFiles, ...failFiles])
+      expect(runOf(compiler).diagnostics.filter((d) => d.file !== undefined && !cases.has(d.file)).map(show)).toEqual([])
+    })
+  })
+
+  describe("pass cases compile without diagnostics", () => {
+    for (const file of passFiles) {
+      it(file, () => {
+        expect(diagnosticsIn(file).map(show)).toEqual([])
       })
     }
-    it(`${file} has no unexpected diagnostics`, () => {
-      const expected = expectations.get(file)!
-      const unexpected = diagnosticsIn(file).filter(
-        (d) => !expected.some((e) => e.line === d.line && e.text !== "" && d.message.includes(e.text))
-      )
-      expect(unexpected.map(show)).toEqual([])
-    })
-  }
+  })
+
+  describe("fail cases report the expected diagnostics", () => {
+    for (const file of failFiles) {
+      for (const e of expectations.get(file)!) {
+        it(`${file}:${e.line ?? e.commentLine} reports "${e.text}"`, () => {
+          expect(e.line, `${file}:${e.commentLine}: no code line follows the expect-error comment`).toBeDefined()
+          expect(e.text, `${file}:${e.commentLine}: empty expect-error text`).not.toBe("")
+          const onLine = diagnosticsIn(file).filter((d) => d.line === e.line)
+          const hit = onLine.some((d) => d.message.includes(e.text))
+          if (!hit) {
+            const found = onLine.length === 0
+              ? `no diagnostic on line ${e.line}; diagnostics in the file:\n${diagnosticsIn(file).map(show).join("\n") || "(none)"}`
+              : `diagnostics on line ${e.line}:\n${onLine.map(show).join("\n")}`
+            expect.fail(`${compiler.name}: ${file}:${e.line}: expected a diagnostic containing\n  ${e.text}\n${found}`)
+          }
+        })
+      }
+      it(`${file} has no unexpected diagnostics`, () => {
+        const expected = expectations.get(file)!
+        const unexpected = diagnosticsIn(file).filter(
+          (d) => !expected.some((e) => e.line === d.line && e.text !== "" && d.message.includes(e.text))
+        )
+        expect(unexpected.map(show)).toEqual([])
+      })
+    }
+  })
 })

@@ -4,3 +4,4 @@
 export * from "./dim.ts"
 export * from "./errors.ts"
 export * from "./check.ts"
+export * from "./arith.ts"
