@@ -16,10 +16,15 @@ export type DeviceName = (typeof deviceNames)[number]
  * reported through `warn` and replaced by the CPU device; `actual` receives the name of
  * the device really used.
  */
-export const deviceLayer = (requested: DeviceName, warn: (message: string) => void, actual: (name: DeviceName) => void): Layer.Layer<Device> =>
+export const deviceLayer = (
+  requested: DeviceName,
+  warn: (message: string) => void,
+  actual: (name: DeviceName) => void,
+  webgpu: Layer.Layer<Device, unknown> = WebGpu.layer()
+): Layer.Layer<Device> =>
   requested === "cpu"
     ? Layer.tap(Cpu.layer, () => Effect.sync(() => actual("cpu")))
-    : WebGpu.layer().pipe(
+    : webgpu.pipe(
       Layer.tap(() => Effect.sync(() => actual("webgpu"))),
       Layer.catchCause((cause) =>
         Layer.tap(Cpu.layer, () =>
