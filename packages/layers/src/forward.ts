@@ -1,6 +1,6 @@
 /** Running a module: `forward(module, model, x, mode)` as an Effect. */
-import type { ShapeMismatch } from "@effect-nn/shape"
-import type { Tensor } from "@effect-nn/tensor"
+import type { ShapeMismatch, ShapeText } from "@effect-nn/shape"
+import type { DType, Tensor } from "@effect-nn/tensor"
 import { Rng, detach, mapTensors } from "@effect-nn/tensor"
 import { Effect, Option } from "effect"
 import type { Eval, Train } from "./mode.ts"
@@ -10,6 +10,26 @@ export { run } from "./run.ts"
 
 /** `unknown` when `S` fits `M`'s input; otherwise the mismatch naming both shapes. */
 export type InputCheck<M, S> = OutputOf<M, S> extends ShapeMismatch<infer Msg> ? ShapeMismatch<Msg> : unknown
+
+/** True when a buffer record holds batch-norm running statistics anywhere inside. */
+export type HasBatchStats<B> = B extends Tensor<unknown, DType>
+  ? false
+  : B extends { readonly running_mean: unknown }
+    ? true
+    : B extends object
+      ? true extends { [K in keyof B]: HasBatchStats<B[K]> }[keyof B] ? true : false
+      : false
+
+/**
+ * `unknown`, unless the input's batch is the literal 1 and the module normalises with batch
+ * statistics (BatchNorm) — then a mismatch saying so: in train mode one value per channel
+ * has no variance (PyTorch raises "Expected more than 1 value per channel").
+ */
+export type TrainBatchCheck<M, S> = S extends readonly [1, ...Array<unknown>]
+  ? HasBatchStats<BuffersOf<M>> extends true
+    ? ShapeMismatch<`BatchNorm in train mode needs more than one value per channel, got input ${ShapeText<S>}; use Mode.eval or a batch larger than 1`>
+    : unknown
+  : unknown
 
 /** A train forward's result: the output and the module's buffers after the pass. */
 export interface Trained<Out, B> {
@@ -38,7 +58,7 @@ export function forward<M extends AnyModule, S>(
 export function forward<M extends AnyModule, S>(
   module: M,
   model: ModelOf<M>,
-  x: Tensor<S> & InputCheck<M, S>,
+  x: Tensor<S> & InputCheck<M, S> & TrainBatchCheck<M, S>,
   mode: Train
 ): Effect.Effect<Trained<OutputOf<M, S>, BuffersOf<M>>, ForwardError, RequirementsOf<M>>
 export function forward<M extends AnyModule, S>(

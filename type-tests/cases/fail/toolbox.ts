@@ -4,7 +4,7 @@
  * a custom module fed the wrong width, and a train forward through Dropout run without `Rng`.
  */
 import type { ModelOf } from "@effect-nn/layers"
-import { Dropout, Linear, Mode, ReLU, forward, module, parallel, residual, sequential } from "@effect-nn/layers"
+import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, parallel, residual, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
@@ -25,3 +25,11 @@ declare const model: ModelOf<typeof net>
 declare const x: Tensor<[Sym<"B">, 784]>
 // expect-error: Type 'Rng' is not assignable to type 'never'
 Effect.runPromise(forward(net, model, x, Mode.train))
+
+// A batch of one through BatchNorm in train mode: refused at compile time (eval is fine).
+const bnNet = sequential(Linear(3, 3), BatchNorm1d(3))
+declare const bnModel: ModelOf<typeof bnNet>
+declare const one: Tensor<[1, 3]>
+forward(bnNet, bnModel, one, Mode.eval)
+// expect-error: BatchNorm in train mode needs more than one value per channel, got input [1, 3]; use Mode.eval or a batch larger than 1
+forward(bnNet, bnModel, one, Mode.train)
