@@ -4,9 +4,12 @@ import type { DType, Tensor } from "@effect-nn/tensor"
 import { Rng, detach, mapTensors } from "@effect-nn/tensor"
 import { Effect, Option } from "effect"
 import type { Eval, Train } from "./mode.ts"
-import type { AnyModule, BuffersOf, ForwardError, ModelOf, OutputOf, RequirementsOf } from "./module.ts"
+import type { AnyModule, BuffersOf, ForwardError, ModelOf, ModuleInput, OutputOf, RequirementsOf } from "./module.ts"
 
 export { run } from "./run.ts"
+
+/** The shape (or tuple/record of shapes) of a module input. */
+export type ShapesOf<X> = X extends Tensor<infer S, DType> ? S : { [K in keyof X]: X[K] extends Tensor<infer S, DType> ? S : never }
 
 /** `unknown` when `S` fits `M`'s input; otherwise the mismatch naming both shapes. */
 export type InputCheck<M, S> = OutputOf<M, S> extends ShapeMismatch<infer Msg> ? ShapeMismatch<Msg> : unknown
@@ -43,41 +46,43 @@ export interface Trained<Out, B> {
  * `no_grad` to forget). An `x` whose type does not fit is a compile error naming the dims;
  * a run-time misfit fails with a `ShapeError` naming the module's path.
  */
-export function forward<M extends AnyModule, S>(
+export function forward<M extends AnyModule, X extends ModuleInput>(
   module: M,
   model: ModelOf<M>,
-  x: Tensor<S> & InputCheck<M, S>,
+  x: X & InputCheck<M, ShapesOf<X>>,
   mode: Eval
-): Effect.Effect<Tensor<OutputOf<M, S>>, ForwardError>
+): Effect.Effect<Tensor<OutputOf<M, ShapesOf<X>>>, ForwardError>
 /**
  * Applies `module` to `x` in train mode: batch statistics, dropout (drawing from the
  * `Rng` when a module needs it — the Effect's requirements say so), ops recorded for
  * backward when the parameters are tracked (inside `valueAndGrad`). Returns the output
  * and the new buffers; nothing is mutated.
  */
-export function forward<M extends AnyModule, S>(
+export function forward<M extends AnyModule, X extends ModuleInput>(
   module: M,
   model: ModelOf<M>,
-  x: Tensor<S> & InputCheck<M, S> & TrainBatchCheck<M, S>,
+  x: X & InputCheck<M, ShapesOf<X>> & TrainBatchCheck<M, ShapesOf<X>>,
   mode: Train
-): Effect.Effect<Trained<OutputOf<M, S>, BuffersOf<M>>, ForwardError, RequirementsOf<M>>
-export function forward<M extends AnyModule, S>(
+): Effect.Effect<Trained<OutputOf<M, ShapesOf<X>>, BuffersOf<M>>, ForwardError, RequirementsOf<M>>
+export function forward<M extends AnyModule, X extends ModuleInput>(
   module: M,
   model: ModelOf<M>,
-  x: Tensor<S> & InputCheck<M, S>,
+  x: X,
   mode: Train | Eval
-): Effect.Effect<Tensor<OutputOf<M, S>> | Trained<OutputOf<M, S>, BuffersOf<M>>, ForwardError, RequirementsOf<M>> {
+): Effect.Effect<Tensor<OutputOf<M, ShapesOf<X>>> | Trained<OutputOf<M, ShapesOf<X>>, BuffersOf<M>>, ForwardError, RequirementsOf<M>> {
+  type Out = OutputOf<M, ShapesOf<X>>
   if (mode._tag === "eval") {
     const params = mapTensors(model.params, (t) => detach(t))
+    const input = mapTensors(x as ModuleInput, (t) => detach(t))
     return Effect.map(
-      module.run({ mode: "eval", rng: undefined }, { params, buffers: model.buffers }, detach(x), ""),
-      (ran) => ran.output as Tensor<OutputOf<M, S>>
+      module.run({ mode: "eval", rng: undefined }, { params, buffers: model.buffers }, input, ""),
+      (ran) => ran.output as Tensor<Out>
     )
   }
   return Effect.flatMap(Effect.serviceOption(Rng), (rng) =>
     Effect.map(
       module.run({ mode: "train", rng: Option.getOrUndefined(rng) }, model, x, ""),
-      (ran) => ({ output: ran.output as Tensor<OutputOf<M, S>>, buffers: ran.buffers as BuffersOf<M> })
+      (ran) => ({ output: ran.output as Tensor<Out>, buffers: ran.buffers as BuffersOf<M> })
     ))
 }
 

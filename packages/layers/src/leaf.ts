@@ -1,6 +1,8 @@
 /** Building leaf modules (no children) with little ceremony. */
 import type { Shape } from "@effect-nn/shape"
+import { ShapeError } from "@effect-nn/shape"
 import type { Device, DeviceError, Rng, Tensor } from "@effect-nn/tensor"
+import { isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { run } from "./run.ts"
 import type { AnyModule, ForwardError, Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
@@ -28,6 +30,9 @@ export const leaf = <F extends ShapeFn, P, B, R = never, Extra extends object = 
     init: spec.init,
     run: (ctx, model, x, path): Effect.Effect<Ran<B>, ForwardError> =>
       run(() => {
+        if (!isTensor(x)) {
+          throw new ShapeError({ op: path === "" ? spec.tag : path, reason: `${spec.tag} takes one tensor, got a tuple or record of tensors`, shapes: [] })
+        }
         const ran = spec.apply(ctx, model, x, path)
         ctx.trace?.(path, self as unknown as AnyModule, ran.output.dims)
         return ran

@@ -49,6 +49,12 @@ export interface RunContext {
   readonly trace?: (path: Path, module: AnyModule, output: Shape) => void
 }
 
+/**
+ * What a module takes: one tensor, or — for multi-input modules such as
+ * `parallelInputs` — a tuple or record of tensors.
+ */
+export type ModuleInput = Tensor<unknown> | ReadonlyArray<Tensor<unknown>> | { readonly [key: string]: Tensor<unknown> }
+
 /** A forward pass's output and the module's buffers after it. */
 export interface Ran<B> {
   readonly output: Tensor<unknown>
@@ -88,7 +94,7 @@ export interface Module<F extends ShapeFn, P, B = {}, R = never> {
   /** Creates parameters (drawing from the seeded `Rng`) and buffers on the current device. */
   readonly init: Effect.Effect<Model<P, B>, DeviceError, Device | Rng>
   /** Applies the module; see the mode rules above. */
-  run(ctx: RunContext, model: Model<P, B>, x: Tensor<unknown>, path: Path): Effect.Effect<Ran<B>, ForwardError>
+  run(ctx: RunContext, model: Model<P, B>, x: ModuleInput, path: Path): Effect.Effect<Ran<B>, ForwardError>
   /** Run-time output shape for an input shape (summaries), or a `ShapeError` thrown. */
   outputShape(input: Shape, path: Path): Shape
 }

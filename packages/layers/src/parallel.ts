@@ -7,12 +7,13 @@
 import type { ShapeMismatch, ShapeText, Sum } from "@effect-nn/shape"
 import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { add, concatLast } from "@effect-nn/tensor"
+import { add, concatLast, isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { run } from "./run.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
 import type { NonEmpty } from "./sequential.ts"
+import type { AnyInput } from "./sequential.ts"
 import { initChildren } from "./sequential.ts"
 
 /** How branch outputs are merged. */
@@ -121,6 +122,88 @@ export const parallel = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Re
         return outs[0]!
       }
       return [...outs[0]!.slice(0, -1), outs.reduce((s, o) => s + o[o.length - 1]!, 0)]
+    }
+  }
+}
+
+/** The input of branch `K`: the matching entry of a tuple or record input. */
+type BranchInput<In, K> = In extends ReadonlyArray<number>
+  ? number extends In["length"]
+    ? AnyInput // checked before an input is given: any shape
+    : never
+  : K extends keyof In
+    ? In[K]
+    : never
+
+type InputsOutputs<Bs, In> = {
+  [K in keyof Bs]: [BranchInput<In, K>] extends [never]
+    ? ShapeMismatch<`parallelInputs: no input for branch ${K & string}; the input must be a tuple or record with one tensor per branch`>
+    : Apply<FnOf<Bs[K]>, BranchInput<In, K>>
+}
+
+/** Shape transform of `parallelInputs(branches, merge)`: branch K gets input K. */
+export interface ParallelInputsFn<Bs, M extends Merge> extends ShapeFn {
+  readonly Out: [FirstMismatch<InputsOutputs<Bs, this["In"]>>] extends [never]
+    ? M extends "concat" ? ConcatOut<InputsOutputs<Bs, this["In"]>> : AddOut<InputsOutputs<Bs, this["In"]>>
+    : FirstMismatch<InputsOutputs<Bs, this["In"]>>
+}
+
+/** A multi-input parallel description. */
+export interface ParallelInputs<Bs, M extends Merge>
+  extends Module<ParallelInputsFn<Bs, M>, ParallelParams<Bs>, ParallelBuffers<Bs>, RequirementsOf<Values<Bs>>>
+{
+  readonly _tag: "ParallelInputs"
+  readonly merge: M
+}
+
+/**
+ * `parallelInputs(branches, "concat" | "add")`: one input per branch — a tuple for tuple
+ * branches, a record with the same keys for record branches — each through its own
+ * sub-network, merged as `parallel` merges (the tutorial's multi-modal case: tabular
+ * features and an image embedding through separate networks, concatenated before the head).
+ * Feed it with `forward(net, model, { tabular: xt, image: xi }, mode)`.
+ */
+export const parallelInputs = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Record<string, AnyModule>>, M extends Merge>(
+  branches: Bs,
+  merge: M
+): ParallelInputs<Bs, M> => {
+  const base = parallel(branches, merge)
+  return {
+    _tag: "ParallelInputs",
+    label: "ParallelInputs",
+    name: undefined,
+    merge,
+    children: base.children,
+    parameterCount: base.parameterCount,
+    bufferCount: base.bufferCount,
+    init: base.init,
+    run: (ctx, model, x, path) =>
+      Effect.gen(function*() {
+        const inputs = x as unknown as Record<string, Tensor<unknown> | undefined>
+        if (isTensor(x)) {
+          return yield* Effect.fail(new ShapeError({ op: path === "" ? "parallelInputs" : path, reason: "expects a tuple or record with one tensor per branch, got one tensor", shapes: [x.dims] }))
+        }
+        const params = model.params as Record<string, unknown>
+        const buffers = model.buffers as Record<string, unknown>
+        let next: Record<string, unknown> | undefined
+        const outputs: Array<Tensor<unknown>> = []
+        for (const [index, [key, m]] of base.children.entries()) {
+          const input = inputs[Array.isArray(x) ? `${index}` : key]
+          if (input === undefined) {
+            return yield* Effect.fail(new ShapeError({ op: path === "" ? "parallelInputs" : path, reason: `no input for branch ${key}`, shapes: [] }))
+          }
+          const ran = yield* m.run(ctx, { params: params[key] ?? {}, buffers: buffers[key] ?? {} }, input, childPath(path, key))
+          outputs.push(ran.output)
+          if (m.bufferCount > 0 && ran.buffers !== buffers[key]) {
+            next ??= { ...buffers }
+            next[key] = ran.buffers
+          }
+        }
+        const output = yield* run(() => (merge === "concat" ? concatLast(outputs) : outputs.slice(1).reduce((acc, o) => add(acc, o), outputs[0]!)))
+        return { output, buffers: (next ?? buffers) as ParallelBuffers<Bs> }
+      }),
+    outputShape: (input, path) => {
+      throw new ShapeError({ op: path === "" ? "parallelInputs" : path, reason: `takes one tensor per branch; summaries of multi-input modules need each input's shape (got one shape ${formatShape(input)})`, shapes: [input] })
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
-import { add } from "@effect-nn/tensor"
+import { add, isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { run } from "./run.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
@@ -78,6 +78,7 @@ export const residual = <M extends AnyModule>(block: M & ResidualCheck<M>, optio
       Effect.gen(function*() {
         const ran = yield* block.run(ctx, model, x, path)
         const sum = yield* run(() => {
+          if (!isTensor(x)) throw new ShapeError({ op: path === "" ? "residual" : path, reason: "residual takes one tensor", shapes: [] })
           if (!shapeEquals(ran.output.dims, x.dims)) {
             throw new ShapeError({ op: path === "" ? "residual" : path, reason: `residual block maps ${formatShape(x.dims)} to ${formatShape(ran.output.dims)}; output must equal input`, shapes: [x.dims, ran.output.dims] })
           }

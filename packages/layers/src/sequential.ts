@@ -13,7 +13,7 @@
 import type { ShapeMismatch } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
-import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, Ran, RequirementsOf, ShapeFn } from "./module.ts"
+import type { AnyModule, Apply, BuffersOf, FnOf, Module, ModuleInput, ParamsOf, Ran, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
 
 /** The shape every chain is checked against when no input is pinned: [..., ?]. */
@@ -85,11 +85,11 @@ export const runChain = (
   ctx: Parameters<AnyModule["run"]>[0],
   params: Record<string, unknown>,
   buffers: Record<string, unknown>,
-  x: Tensor<unknown>,
+  x: ModuleInput,
   path: string
 ) =>
   Effect.gen(function*() {
-    let y = x
+    let y: ModuleInput = x
     let nextBuffers: Record<string, unknown> | undefined
     for (const [key, m] of children) {
       const ran: Ran<unknown> = yield* m.run(ctx, { params: params[key] ?? {}, buffers: buffers[key] ?? {} }, y, childPath(path, key))
@@ -99,7 +99,7 @@ export const runChain = (
         nextBuffers[key] = ran.buffers
       }
     }
-    return { output: y, buffers: nextBuffers ?? buffers }
+    return { output: y as Tensor<unknown>, buffers: nextBuffers ?? buffers }
   })
 
 /** Initialises keyed children into params and buffers records (modules without state take no key). */

@@ -4,7 +4,7 @@
  * a custom module fed the wrong width, and a train forward through Dropout run without `Rng`.
  */
 import type { ModelOf } from "@effect-nn/layers"
-import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, parallel, residual, sequential } from "@effect-nn/layers"
+import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, parallel, parallelInputs, residual, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
@@ -33,3 +33,11 @@ declare const one: Tensor<[1, 3]>
 forward(bnNet, bnModel, one, Mode.eval)
 // expect-error: BatchNorm in train mode needs more than one value per channel, got input [1, 3]; use Mode.eval or a batch larger than 1
 forward(bnNet, bnModel, one, Mode.train)
+
+// parallelInputs: an input of the wrong width for its branch.
+const mm = parallelInputs({ tabular: Linear(10, 32), image: Linear(784, 64) }, "concat")
+declare const mmModel: ModelOf<typeof mm>
+declare const tab: Tensor<[Sym<"B">, 10]>
+declare const img: Tensor<[Sym<"B">, 785]>
+// expect-error: Linear(784, 64) expects last dim 784, got 785 (input [B, 785])
+forward(mm, mmModel, { tabular: tab, image: img }, Mode.eval)

@@ -8,7 +8,7 @@
  * - ConditionalNet-style options change the parameter type.
  */
 import type { ForwardError, ModelOf, OutputOf, ParamsOf, Trained, BuffersOf } from "@effect-nn/layers"
-import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, named, parallel, repeat, residual, sequential } from "@effect-nn/layers"
+import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, named, parallel, parallelInputs, repeat, residual, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Rng, Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
@@ -65,3 +65,12 @@ expectTypeOf<OutputOf<typeof Block, [32, 256]>>().toEqualTypeOf<[32, 256]>()
 const withCustom = sequential(Linear(784, 256), Block, Linear(256, 10))
 expectTypeOf<OutputOf<typeof withCustom, [Sym<"B">, 784]>>().toEqualTypeOf<[Sym<"B">, 10]>()
 expectTypeOf<keyof ParamsOf<typeof Block>>().toEqualTypeOf<"fc1" | "fc2">()
+
+// parallelInputs: one input per branch (the tutorial's multi-modal network).
+const multimodal = sequential(
+  parallelInputs({ tabular: sequential(Linear(10, 32), ReLU()), image: sequential(Linear(784, 64), ReLU()) }, "concat"),
+  Linear(96, 2)
+)
+declare const mmModel: ModelOf<typeof multimodal>
+declare const tabular: Tensor<[Sym<"B">, 10]>
+expectTypeOf(forward(multimodal, mmModel, { tabular, image: x }, Mode.eval)).toEqualTypeOf<Effect.Effect<Tensor<[Sym<"B">, 2]>, ForwardError>>()
