@@ -3,7 +3,7 @@
  * Central differences in float32 with step 1e-3 on small, well-conditioned inputs.
  */
 import type { Tensor } from "@effect-nn/tensor"
-import { add, crossEntropy, div, exp, fromArray, linear, log, logSoftmax, mean, mul, neg, relu, reshape, scale, sqrt, square, sub, sum, toArray, valueAndGrad } from "@effect-nn/tensor"
+import { add, batchNormTrain, crossEntropy, div, dropout, exp, fromArray, linear, log, logSoftmax, mean, mul, neg, relu, reshape, scale, sqrt, square, sub, sum, toArray, valueAndGrad } from "@effect-nn/tensor"
 import { makeRandomSource } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { describe, it } from "vitest"
@@ -28,7 +28,14 @@ const cases: ReadonlyArray<Case> = [
   { name: "broadcast add, sub, mul, div", shapes: { a: [3, 4], b: [4], c: [1, 4] }, range: [0.5, 1.5], f: (p) => sum(div(mul(sub(add(p["a"]!, p["b"]!), p["c"]!), p["a"]!), p["b"]!)) },
   { name: "exp, log, sqrt, square, neg, scale, mean", shapes: { a: [2, 3] }, range: [0.5, 1.5], f: (p) => mean(neg(scale(add(square(sqrt(p["a"]!)), log(exp(p["a"]!))), 0.7))) },
   { name: "log-softmax weighted", shapes: { a: [2, 5], w: [2, 5] }, f: (p) => sum(mul(logSoftmax(p["a"]!), p["w"]!)) },
-  { name: "reshape", shapes: { a: [2, 6] }, f: (p) => sum(square(reshape(p["a"]!, [3, 4]))) }
+  { name: "reshape", shapes: { a: [2, 6] }, f: (p) => sum(square(reshape(p["a"]!, [3, 4]))) },
+  { name: "linear without bias + cross-entropy (fused kernels)", shapes: { x: [3, 4], w: [3, 4] }, f: (p) => crossEntropy(linear(t2(p["x"]!), t2(p["w"]!)), targets!) },
+  { name: "batch norm, train mode (fused forward and backward)", shapes: { x: [5, 3], w: [3], b: [3], c: [5, 3] }, range: [0.2, 1.5], f: (p) => {
+    const y = batchNormTrain(p["x"]!, p["w"]!, p["b"]!, 1e-5).output
+    return sum(mul(square(y), p["c"]!))
+  } },
+  { name: "batch norm without affine", shapes: { x: [4, 2], c: [4, 2] }, range: [0.2, 1.5], f: (p) => sum(mul(square(batchNormTrain(p["x"]!, undefined, undefined, 1e-5).output), p["c"]!)) },
+  { name: "dropout (fused, seeded)", shapes: { a: [4, 6], c: [4, 6] }, f: (p) => sum(mul(square(dropout(p["a"]!, 0.4, 11)), p["c"]!)) }
 ]
 
 let targets: Tensor<[number], "int32"> | undefined

@@ -35,6 +35,8 @@ export interface Batch {
  *   run and machine; ignored when `shuffle` is false.
  * - `dropLast`: drop a final partial batch (as PyTorch's `drop_last`).
  * - `stats`: normalisation mean and std (default MNIST's, 0.1307 / 0.3081).
+ * - `images`: build `x` (default true). `false` leaves `x` empty (length 0): for a
+ *   training set that lives on the device and is gathered there from `indices`.
  */
 export interface LoaderOptions {
   readonly batchSize: number
@@ -43,6 +45,7 @@ export interface LoaderOptions {
   readonly epoch: number
   readonly dropLast: boolean
   readonly stats?: NormalizationStats
+  readonly images?: boolean
 }
 
 const LOADER = "loader"
@@ -108,7 +111,7 @@ export const loader = (dataset: Dataset, options: LoaderOptions): Stream.Stream<
         indices[k] = sample
         y[k] = labels[sample]
       }
-      const x = normalizeGather(images, indices, features, undefined, table)
+      const x = options.images === false ? new Float32Array(0) : normalizeGather(images, indices, features, undefined, table)
       return { index, size, x, y, indices }
     }
 

@@ -4,24 +4,38 @@
  *
  *   pnpm train [--model shallow|deep|residual|conditional|conditional-plain] [--epochs 3]
  *              [--batch-size 64] [--lr 0.001] [--seed 0] [--device webgpu|cpu] [--limit N]
- *              [--summary] [--json]
+ *              [--test-limit N] [--save PATH] [--checkpoint PATH] [--resume PATH] [--summary] [--json]
  *
  * It prints the model's summary table first. With `--json`, the last line on stdout is
  * one JSON object with the run's figures. `--summary` prints the summary (with `--json`:
  * rows, parameter counts and the ordered state-dict keys with shapes) and exits without
  * training or touching a device. Progress goes to stderr.
+ *
+ * Checkpoints: `--save PATH` writes the trained model's state dict as safetensors (keys
+ * as PyTorch's, so `model.load_state_dict(safetensors.torch.load_file(PATH))` accepts it
+ * for the tutorial's class). `--checkpoint PATH` writes a training checkpoint (model,
+ * optimiser, progress, random and data-order state) atomically at the end of every
+ * epoch; `--resume PATH` continues from one exactly (`--epochs` is the last epoch to
+ * train; model, batch size, learning rate and limit default to the checkpoint's). Ctrl-C
+ * during training stops after the step in progress, writes a checkpoint (to
+ * `--checkpoint`, or `<model>-interrupted.safetensors`), releases the device and says how
+ * to resume; a second Ctrl-C (a second or more later) aborts at once.
  */
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeRuntime, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
+import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
+import { CheckpointError } from "@effect-nn/layers"
 import cliProgress from "cli-progress"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { DeviceName } from "./device-select.ts"
 import { deviceLayer, deviceNames } from "./device-select.ts"
 import { models, modelNames } from "./models/index.ts"
-import type { EpochReport } from "./training/run.ts"
+import { makeStopSignal, runMainWithStop } from "./stop-signal.ts"
+import type { TrainingCheckpointInfo } from "./training/checkpoint.ts"
+import { readTrainingCheckpointInfo } from "./training/checkpoint.ts"
+import type { EpochReport, Stopped } from "./training/run.ts"
 import { runTraining } from "./training/run.ts"
 import { describeModel } from "./training/describe.ts"
 
@@ -29,33 +43,52 @@ if (process.env["XDG_RUNTIME_DIR"] === undefined || process.env["XDG_RUNTIME_DIR
   process.env["XDG_RUNTIME_DIR"] = mkdtempSync(join(tmpdir(), "effect-nn-xdg-"))
 }
 
+/** Ctrl-C while training: a stop request the training loop polls after each step. */
+const stop = makeStopSignal()
+
+const isModelName = (name: string): name is (typeof modelNames)[number] => (modelNames as ReadonlyArray<string>).includes(name)
+
 const positive = (what: string) => (n: number) => (n > 0 ? Effect.succeed(n) : Effect.fail(`${what} must be positive, got ${n}`))
 
 const command = Command.make(
   "train",
   {
-    model: Flag.Literals("model", modelNames).pipe(Flag.withDescription("Network to train"), Flag.withDefault("shallow")),
-    epochs: Flag.Int("epochs").pipe(Flag.withDescription("Passes over the training set"), Flag.withDefault(3)),
-    batchSize: Flag.Int("batch-size").pipe(Flag.withDescription("Samples per step"), Flag.withDefault(64)),
-    lr: Flag.Finite("lr").pipe(Flag.withDescription("Adam learning rate"), Flag.withDefault(1e-3)),
-    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed for initialisation and shuffling"), Flag.withDefault(0)),
+    model: Flag.Literals("model", modelNames).pipe(Flag.withDescription("Network to train (default shallow, or the resumed checkpoint's)"), Flag.optional),
+    epochs: Flag.Int("epochs").pipe(Flag.withDescription("Passes over the training set (with --resume: the last epoch to train)"), Flag.withDefault(3)),
+    batchSize: Flag.Int("batch-size").pipe(Flag.withDescription("Samples per step (default 64, or the resumed checkpoint's)"), Flag.optional),
+    lr: Flag.Finite("lr").pipe(Flag.withDescription("Adam learning rate (default 0.001, or the resumed checkpoint's)"), Flag.optional),
+    seed: Flag.Int("seed").pipe(Flag.withDescription("Seed for initialisation and shuffling (default 0; a resumed run keeps the checkpoint's data order)"), Flag.optional),
     device: Flag.Literals("device", deviceNames).pipe(Flag.withDescription("webgpu (falls back to cpu when no adapter) or cpu"), Flag.withDefault("webgpu")),
-    limit: Flag.Int("limit").pipe(Flag.withDescription("Train on the first N images only"), Flag.optional),
+    limit: Flag.Int("limit").pipe(Flag.withDescription("Train on the first N images only (default all, or the resumed checkpoint's)"), Flag.optional),
+    testLimit: Flag.Int("test-limit").pipe(Flag.withDescription("Evaluate on the first N test images only (quick runs)"), Flag.optional),
+    save: Flag.String("save").pipe(Flag.withDescription("Write the trained model's state dict here (safetensors, PyTorch keys)"), Flag.optional),
+    checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("Write a training checkpoint here at the end of every epoch (atomically)"), Flag.optional),
+    resume: Flag.String("resume").pipe(Flag.withDescription("Continue training from this checkpoint"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("End stdout with one JSON object of the run's figures"), Flag.withDefault(false)),
     summary: Flag.Boolean("summary").pipe(Flag.withDescription("Print the model summary and exit (no training, no device)"), Flag.withDefault(false))
   },
   (flags) =>
     Effect.gen(function*() {
-      const module = models[flags.model]()
+      const resume = Option.getOrUndefined(flags.resume)
+      const info: TrainingCheckpointInfo | undefined = resume === undefined ? undefined : yield* readTrainingCheckpointInfo(resume)
+      const modelName = Option.getOrUndefined(flags.model) ?? info?.settings.model ?? "shallow"
+      if (!isModelName(modelName)) {
+        return yield* new CheckpointError({ file: resume ?? "", reason: `the checkpoint was written for model ${modelName}, which this program does not build (${modelNames.join(", ")})` })
+      }
+      const batchSize = Option.getOrUndefined(flags.batchSize) ?? info?.settings.batchSize ?? 64
+      const lr = Option.getOrUndefined(flags.lr) ?? info?.settings.lr ?? 1e-3
+      const seed = Option.getOrUndefined(flags.seed) ?? info?.progress.seed ?? 0
+      const limit = Option.getOrUndefined(flags.limit) ?? info?.settings.limit ?? undefined
+      const module = models[modelName]()
       const described = yield* describeModel(module)
       if (flags.summary) {
-        process.stdout.write(flags.json ? `${JSON.stringify({ model: flags.model, ...described.json })}\n` : `${described.text}\n`)
+        process.stdout.write(flags.json ? `${JSON.stringify({ model: modelName, ...described.json })}\n` : `${described.text}\n`)
         return
       }
       process.stdout.write(`${described.text}\n`)
       yield* positive("--epochs")(flags.epochs)
-      yield* positive("--batch-size")(flags.batchSize)
-      yield* positive("--lr")(flags.lr)
+      yield* positive("--batch-size")(batchSize)
+      yield* positive("--lr")(lr)
       let used: DeviceName = flags.device
       const layer = deviceLayer(flags.device, (m) => process.stderr.write(`${m}\n`), (name) => {
         used = name
@@ -64,9 +97,25 @@ const command = Command.make(
         { stream: process.stderr, format: "epoch {epoch} [{bar}] {value}/{total} steps | {duration_formatted} elapsed | eta {eta_formatted}", hideCursor: true, clearOnComplete: true },
         cliProgress.Presets.shades_classic
       )
-      const limit = Option.getOrUndefined(flags.limit)
+      const checkpoint = Option.getOrUndefined(flags.checkpoint)
+      let stopped: Stopped | undefined
+      const disarm = stop.arm()
       const reports: Array<EpochReport> = yield* runTraining(
-        { model: flags.model, module, epochs: flags.epochs, batchSize: flags.batchSize, lr: flags.lr, seed: flags.seed, limit },
+        {
+          model: modelName,
+          module,
+          epochs: flags.epochs,
+          batchSize,
+          lr,
+          seed,
+          limit,
+          testLimit: Option.getOrUndefined(flags.testLimit),
+          checkpoint,
+          resume,
+          save: Option.getOrUndefined(flags.save),
+          shouldStop: stop.requested,
+          stopCheckpoint: `${modelName}-interrupted.safetensors`
+        },
         {
           epochStart: (epoch, steps) => bar.start(steps, 0, { epoch }),
           step: (done) => bar.update(done),
@@ -74,21 +123,39 @@ const command = Command.make(
             bar.stop()
             const line = `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)} | test accuracy ${(r.testAccuracy * 100).toFixed(2)}% | ${r.seconds.toFixed(2)} s | ${Math.round(r.samplesPerSecond)} samples/s`
             process.stdout.write(`${line}\n`)
+          },
+          resumed: (path, p) => process.stdout.write(`resumed from ${path}: epoch ${p.epoch}, after batch ${p.batch} (step ${p.globalStep})\n`),
+          stopped: (s) => {
+            bar.stop()
+            stopped = s
           }
         }
       ).pipe(
+        Effect.ensuring(Effect.sync(disarm)),
         Effect.provide(layer),
-        Effect.tap(() => Effect.sync(() => process.stdout.write(`trained ${flags.model} on ${used}\n`)))
+        Effect.tap(() =>
+          Effect.sync(() => {
+            if (stopped === undefined) process.stdout.write(`trained ${modelName} on ${used}\n`)
+          }))
       )
+      if (stopped !== undefined) {
+        // The device layer's scope has closed: its memory is released.
+        const { path, progress } = stopped
+        const where = progress.batch === 0 ? `at the end of epoch ${progress.epoch - 1}` : `after step ${progress.batch} of epoch ${progress.epoch}`
+        const again = [`--resume ${path}`, `--epochs ${flags.epochs}`, `--device ${flags.device}`, ...(checkpoint === undefined ? [] : [`--checkpoint ${checkpoint}`]), ...(Option.isSome(flags.save) ? [`--save ${flags.save.value}`] : [])]
+        process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: pnpm train ${again.join(" ")}\n`)
+        process.exitCode = 130
+        return
+      }
       if (flags.json) {
         const last = reports[reports.length - 1]
         process.stdout.write(`${JSON.stringify({
-          model: flags.model,
+          model: modelName,
           device: used,
           epochs: flags.epochs,
-          batch_size: flags.batchSize,
-          lr: flags.lr,
-          seed: flags.seed,
+          batch_size: batchSize,
+          lr,
+          seed,
           seconds_per_epoch: reports.map((r) => r.seconds),
           train_loss: last?.trainLoss ?? null,
           train_loss_per_epoch: reports.map((r) => r.trainLoss),
@@ -103,4 +170,8 @@ const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildPr
   Layer.provideMerge(Layer.merge(NodeFileSystem.layer, NodePath.layer))
 )
 
-command.pipe(Command.run({ version: "0.1.0" }), Effect.provide(services), NodeRuntime.runMain)
+command.pipe(
+  Command.run({ version: "0.1.0" }),
+  Effect.provide(services),
+  runMainWithStop(stop, () => process.stderr.write("\nstopping after the current step and writing a checkpoint (Ctrl-C again to abort)…\n"))
+)

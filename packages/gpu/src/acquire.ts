@@ -28,6 +28,8 @@ export interface WebGpuOptions {
   readonly pool?: boolean
   /** Forces a matmul kernel. Default: "subgroup" when the adapter's subgroups are exactly 8 wide, else "tiled". */
   readonly matmulVariant?: MatmulVariant
+  /** Time every dispatch by kernel (needs `timestamp-query`; see `WebGpuBackend.profileReport`). */
+  readonly profile?: boolean
 }
 
 /** The `webgpu` package's exports, as far as this module uses them. */
@@ -85,11 +87,11 @@ export const acquireFrom = async (gpu: GPU, where: "browser" | "node", options: 
     if (typeof value === "number") requiredLimits[name] = value
   }
   const subgroups = adapter.features.has("subgroups")
-  const device = await adapter.requestDevice({
-    label: "effect-nn",
-    requiredLimits,
-    requiredFeatures: subgroups ? ["subgroups"] : []
-  })
+  const profile = options.profile === true && adapter.features.has("timestamp-query")
+  const features: Array<GPUFeatureName> = []
+  if (subgroups) features.push("subgroups")
+  if (profile) features.push("timestamp-query")
+  const device = await adapter.requestDevice({ label: "effect-nn", requiredLimits, requiredFeatures: features })
   const info = adapter.info
   const exactly8 = subgroups && info.subgroupMinSize === subgroupWidth && info.subgroupMaxSize === subgroupWidth
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize, options.maxStorageBufferBindingSize ?? Infinity)
@@ -100,7 +102,8 @@ export const acquireFrom = async (gpu: GPU, where: "browser" | "node", options: 
     subgroups,
     matmulVariant: options.matmulVariant ?? (exactly8 ? "subgroup" : "tiled"),
     pacing: options.pacing ?? !inBrowser,
-    ...(options.pool === undefined ? {} : { pool: options.pool })
+    ...(options.pool === undefined ? {} : { pool: options.pool }),
+    ...(profile ? { profile } : {})
   })
 }
 

@@ -11,7 +11,7 @@
  * - Errors: requests over the binding limit throw `DeviceError` before anything is
  *   encoded; GPU errors and device loss make every later `read` reject (see `health.ts`).
  */
-import { type AdamHyper, type Backend, type BinaryOp, DeviceError, type DType, type MatmulSpec, type MemoryStats, type Storage, type UnaryOp } from "@effect-nn/tensor"
+import { type AdamHyper, type Backend, type BatchNormRunning, type BatchNormSpec, type BatchNormTrainResult, type LinearSpec, type BinaryOp, DeviceError, type DType, type MatmulSpec, type MemoryStats, type Storage, type UnaryOp } from "@effect-nn/tensor"
 import { Batches } from "./batches.ts"
 import { BufferUsage, MapModeRead } from "./flags.ts"
 import { Health } from "./health.ts"
@@ -23,16 +23,25 @@ import { binary } from "./kernels/binary.ts"
 import { cast } from "./kernels/cast.ts"
 import { concatColumns, sliceColumns } from "./kernels/columns.ts"
 import type { GpuStorage, KernelContext, MatmulVariant } from "./kernels/context.ts"
-import { dropoutMask } from "./kernels/dropout.ts"
+import { dropoutApply, dropoutMask } from "./kernels/dropout.ts"
 import { fill } from "./kernels/fill.ts"
 import { logSoftmax, logSoftmaxBackward } from "./kernels/log-softmax.ts"
-import { matmul } from "./kernels/matmul.ts"
+import { encodeMatmul, linear, linearMatmulSpec, matmul, matmulRowSums } from "./kernels/matmul.ts"
+import { batchNormBackward, batchNormEval, batchNormTrain, batchNormTrainOutputs, encodeBatchNormTrain } from "./kernels/batchnorm.ts"
+import { crossEntropy, crossEntropyBackward } from "./kernels/cross-entropy.ts"
+import { gatherBytes, gatherRows } from "./kernels/gather.ts"
 import { pick, pickBackward } from "./kernels/pick.ts"
 import { reduce } from "./kernels/reduce.ts"
 import { reluBackward } from "./kernels/relu-backward.ts"
 import { unary } from "./kernels/unary.ts"
+import type { AvgPool2dSpec, Conv2dSpec, Pool2dSpec } from "@effect-nn/tensor"
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from "./kernels/conv2d.ts"
+import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./kernels/pool2d.ts"
+import type { LstmSequenceSpec } from "@effect-nn/tensor"
+import { lstmSequence, lstmSequenceBackward } from "./kernels/lstm.ts"
 import { checkBindingSize, elementBytes } from "./limits.ts"
-import { Pacer } from "./pacing.ts"
+import { Pacer, settleQuietly } from "./pacing.ts"
+import { type KernelTime, Profiler } from "./profile.ts"
 import type { KernelSpec } from "./pipelines.ts"
 import { Pipelines } from "./pipelines.ts"
 import { BufferPool, MemoryCounters } from "./pool.ts"
@@ -58,6 +67,12 @@ export interface WebGpuBackendConfig {
    * with and without buffer reuse.
    */
   readonly pool?: boolean
+  /**
+   * Time every dispatch on the GPU (needs the device's `timestamp-query` feature): each
+   * dispatch gets its own timestamped pass, and `profileReport()` sums the times by
+   * kernel. For benchmarks only; it slows the device down a little.
+   */
+  readonly profile?: boolean
 }
 
 /** Counters beyond `MemoryStats`, for tests and benchmarks. */
@@ -66,11 +81,44 @@ export interface WebGpuStats extends MemoryStats {
   readonly pipelines: number
   /** Bind groups in the cache. */
   readonly bindGroups: number
+  /** Bind groups created so far (cache misses; flat once a training loop is warm). */
+  readonly bindGroupsCreated: number
   /** Bytes held by free pooled buffers. */
   readonly pooledBytes: number
 }
 
 let nextStorageId = 0
+
+/**
+ * A kernel whose dispatch waits for the next call: a matmul (or linear layer) or a
+ * train-mode batch norm. When that call is a ReLU of its result (or, for a matmul, ReLU's
+ * backward with its result as the incoming gradient), the ReLU is folded into the kernel's
+ * store (both results are written: the kernel's, which the caller already holds, and the
+ * new one). Any other call encodes it first as it was (`settle`, called by `dispatch`,
+ * `upload`, `read` and `flush`), so work still runs in call order and no result is ever
+ * observed before it is written.
+ */
+type Deferred =
+  | {
+    readonly kind: "matmul"
+    readonly a: Storage
+    readonly b: Storage
+    readonly spec: MatmulSpec
+    readonly bias: Storage | undefined
+    readonly out: GpuStorage
+    act?: { readonly kind: "relu" | "mask"; readonly out: GpuStorage; readonly mask?: Storage }
+  }
+  | {
+    readonly kind: "batchNorm"
+    readonly x: Storage
+    readonly weight: Storage | undefined
+    readonly bias: Storage | undefined
+    readonly running: BatchNormRunning | undefined
+    readonly spec: BatchNormSpec
+    readonly result: BatchNormTrainResult
+    readonly out: Storage
+    act?: { readonly kind: "relu"; readonly out: GpuStorage }
+  }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -90,8 +138,9 @@ export class WebGpuBackend implements Backend, KernelContext {
   private readonly health: Health
   private readonly pacer: Pacer
   private readonly batches: Batches
-  private readonly offsets = new Uint32Array(1)
   private inUse = 0
+  /** The last matmul, not yet encoded: a ReLU or ReLU backward of its result joins its epilogue. */
+  private deferred: Deferred | undefined = undefined
   private dispatches = 0
   private destroyed = false
   private readonly pooling: boolean
@@ -112,6 +161,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.pipelines = new Pipelines(device, this.ring.buffer)
     this.pacer = new Pacer(config.pacing)
     this.batches = new Batches(device, this.ring, this.health, this.pacer)
+    if (config.profile === true) this.batches.profiler = new Profiler(device)
   }
 
   private usable(): void {
@@ -138,16 +188,20 @@ export class WebGpuBackend implements Backend, KernelContext {
 
   /** Encodes one dispatch into the pending batch (see `KernelContext.dispatch`). */
   dispatch(spec: KernelSpec, storages: ReadonlyArray<Storage>, groups: readonly [number, number], params: (u: UniformWriter) => void, work: number): void {
+    // A deferred matmul goes first: work runs in call order.
+    if (this.deferred !== undefined) this.settle()
     if (this.ring.full) this.flush()
     const pipeline = this.pipelines.pipeline(spec)
     const buffers = storages.map((s) => this.gpu(s, spec.key).buffer)
     for (const b of buffers) this.batches.touch(b)
-    const group = this.pipelines.bindGroup(spec, buffers)
-    this.offsets[0] = this.ring.take()
+    const offset = this.ring.take()
+    const group = this.pipelines.bindGroup(spec, offset, buffers)
     params(this.ring)
-    const pass = this.batches.computePass()
+    const profiler = this.batches.profiler
+    if (profiler?.full === true) this.flush()
+    const pass = profiler === undefined ? this.batches.computePass() : this.batches.timedPass(profiler, spec.key)
     pass.setPipeline(pipeline)
-    pass.setBindGroup(0, group, this.offsets, 0, 1)
+    pass.setBindGroup(0, group)
     pass.dispatchWorkgroups(groups[0], groups[1])
     this.dispatches++
     this.pacer.add(work)
@@ -160,6 +214,7 @@ export class WebGpuBackend implements Backend, KernelContext {
   }
 
   upload(data: Float32Array | Int32Array): Storage {
+    this.settle()
     const out = this.output(data.length, data instanceof Int32Array ? "int32" : "float32")
     if (data.length > 0) {
       // writeBuffer executes before the unsubmitted batch: submit it first if it uses the buffer.
@@ -175,6 +230,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     if (s.released) throw new DeviceError({ reason: `read: storage ${s.id} was already released` })
     const bytes = s.numel * elementBytes
     if (bytes === 0) return dtype === "int32" ? new Int32Array(0) : new Float32Array(0)
+    this.settle()
     const staging = this.staging.acquire(bytes)
     this.batches.copyEncoder().copyBufferToBuffer(s.buffer.buffer, 0, staging.buffer, 0, bytes)
     const seq = this.batches.submit()
@@ -185,7 +241,7 @@ export class WebGpuBackend implements Backend, KernelContext {
       sleptUntil = performance.now()
     }
     try {
-      await staging.buffer.mapAsync(MapModeRead, 0, bytes)
+      await settleQuietly(staging.buffer.mapAsync(MapModeRead, 0, bytes), this.pacer.enabled)
     } catch (cause) {
       const known = await this.health.settle()
       throw known ?? new DeviceError({ reason: `reading ${s.numel} values back failed: ${String(cause)}`, cause })
@@ -212,6 +268,7 @@ export class WebGpuBackend implements Backend, KernelContext {
 
   flush(): void {
     if (this.destroyed) return
+    this.settle()
     this.batches.submit()
   }
 
@@ -225,8 +282,22 @@ export class WebGpuBackend implements Backend, KernelContext {
       dispatches: this.dispatches,
       pipelines: this.pipelines.created,
       bindGroups: this.pipelines.bindGroupCount,
+      bindGroupsCreated: this.pipelines.groupsCreated,
       pooledBytes: this.storages.freeBytes + this.staging.freeBytes
     }
+  }
+
+  /**
+   * GPU time per kernel key since the last call (slowest first); empty unless the backend
+   * was created with `profile: true`. Submits pending work first.
+   */
+  async profileReport(): Promise<ReadonlyArray<KernelTime>> {
+    const profiler = this.batches.profiler
+    if (profiler === undefined) return []
+    this.flush()
+    const report = await profiler.report()
+    profiler.reset()
+    return report
   }
 
   /**
@@ -243,6 +314,7 @@ export class WebGpuBackend implements Backend, KernelContext {
 
   destroy(): void {
     if (this.destroyed) return
+    this.deferred = undefined
     this.destroyed = true
     this.health.markDestroyed()
     this.storages.destroyAll()
@@ -250,6 +322,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.ring.buffer.destroy()
     this.counters.destroyed(this.ring.bytes)
     this.pipelines.clearBindGroups()
+    this.batches.profiler?.destroy()
     this.device.destroy()
   }
 
@@ -259,19 +332,70 @@ export class WebGpuBackend implements Backend, KernelContext {
     return fill(this, numel, value, dtype)
   }
   matmul(a: Storage, b: Storage, spec: MatmulSpec): Storage {
-    return matmul(this, a, b, spec)
+    if (spec.k === 0 || spec.m === 0 || spec.n === 0) return matmul(this, a, b, spec)
+    return this.defer(a, b, spec, undefined)
+  }
+
+  /** Records a matmul to encode at the next call (see `DeferredMatmul`). */
+  private defer(a: Storage, b: Storage, spec: MatmulSpec, bias: Storage | undefined): GpuStorage {
+    this.settle()
+    this.usable()
+    this.gpu(a, "matmul")
+    this.gpu(b, "matmul")
+    if (bias !== undefined) this.gpu(bias, "linear")
+    const out = this.output(spec.m * spec.n, "float32")
+    this.deferred = { kind: "matmul", a, b, spec, bias, out }
+    return out
+  }
+
+  /** Encodes the deferred kernel, if any, with the epilogue it has gathered. */
+  private settle(): void {
+    const d = this.deferred
+    if (d === undefined) return
+    this.deferred = undefined
+    if (d.kind === "batchNorm") {
+      encodeBatchNormTrain(this, d.x, d.weight, d.bias, d.running, d.spec, d.result, d.act?.out)
+      return
+    }
+    const extra: Array<Storage> = []
+    if (d.bias !== undefined) extra.push(d.bias)
+    if (d.act?.mask !== undefined) extra.push(d.act.mask)
+    const outputs: Array<Storage> = [d.out]
+    if (d.act !== undefined) outputs.push(d.act.out)
+    encodeMatmul(this, d.a, d.b, d.spec, { bias: d.bias !== undefined, act: d.act?.kind ?? "none", keepRaw: true, rowSums: false }, extra, outputs)
+  }
+
+  /**
+   * Folds a ReLU (or, after a matmul, ReLU's backward with mask input `mask`) of `input`
+   * into the deferred kernel when it produced `input`; undefined when it did not.
+   */
+  private fuseActivation(kind: "relu" | "mask", input: Storage, numel: number, mask?: Storage): GpuStorage | undefined {
+    const d = this.deferred
+    if (d === undefined || d.out !== input || d.act !== undefined || input.numel !== numel) return undefined
+    if (d.kind === "batchNorm") {
+      if (kind !== "relu") return undefined
+      const out = this.output(numel, "float32")
+      d.act = { kind, out }
+      this.settle()
+      return out
+    }
+    if (mask !== undefined && (mask.released || mask.numel < numel)) return undefined
+    const out = this.output(numel, "float32")
+    d.act = mask === undefined ? { kind, out } : { kind, out, mask }
+    this.settle()
+    return out
   }
   binary(op: BinaryOp, a: Storage, b: Storage, outShape: ReadonlyArray<number>, aStrides: ReadonlyArray<number>, bStrides: ReadonlyArray<number>): Storage {
     return binary(this, op, a, b, outShape, aStrides, bStrides)
   }
   unary(op: UnaryOp, a: Storage, numel: number, alpha: number): Storage {
-    return unary(this, op, a, numel, alpha)
+    return (op === "relu" ? this.fuseActivation("relu", a, numel) : undefined) ?? unary(this, op, a, numel, alpha)
   }
   axpy(a: Storage, b: Storage, numel: number, alpha: number): Storage {
     return axpy(this, a, b, numel, alpha)
   }
   reluBackward(x: Storage, g: Storage, numel: number): Storage {
-    return reluBackward(this, x, g, numel)
+    return this.fuseActivation("mask", g, numel, x) ?? reluBackward(this, x, g, numel)
   }
   reduceSum(a: Storage, outer: number, size: number, inner: number): Storage {
     return reduce(this, "sum", a, outer, size, inner)
@@ -311,5 +435,86 @@ export class WebGpuBackend implements Backend, KernelContext {
   }
   adam(param: Storage, grad: Storage, m: Storage, v: Storage, numel: number, hyper: AdamHyper): readonly [Storage, Storage, Storage] {
     return adam(this, param, grad, m, v, numel, hyper)
+  }
+
+  // ---- fused kernels (tensor's `fused.ts`) ----
+  linear(x: Storage, weight: Storage, bias: Storage | undefined, spec: LinearSpec): Storage {
+    const mm = linearMatmulSpec(spec)
+    // Without a ReLU of its own, a linear layer waits: a following ReLU joins its epilogue.
+    if (spec.relu || mm.m === 0 || mm.n === 0) return linear(this, x, weight, bias, spec)
+    return this.defer(x, weight, mm, bias)
+  }
+  matmulRowSums(a: Storage, b: Storage, spec: MatmulSpec): readonly [Storage, Storage] {
+    return matmulRowSums(this, a, b, spec)
+  }
+  crossEntropy(logits: Storage, targets: Storage, rows: number, cols: number): readonly [Storage, Storage] {
+    return crossEntropy(this, logits, targets, rows, cols)
+  }
+  crossEntropyBackward(logits: Storage, stats: Storage, targets: Storage, g: Storage, rows: number, cols: number): Storage {
+    return crossEntropyBackward(this, logits, stats, targets, g, rows, cols)
+  }
+  batchNormTrain(x: Storage, weight: Storage | undefined, bias: Storage | undefined, running: BatchNormRunning | undefined, spec: BatchNormSpec): BatchNormTrainResult {
+    if (spec.cols === 0) return batchNormTrain(this, x, weight, bias, running, spec)
+    // Deferred: a following ReLU of the output joins the kernel (Linear → BatchNorm → ReLU).
+    this.settle()
+    this.usable()
+    for (const st of [x, weight, bias, running?.mean, running?.variance, running?.count]) if (st !== undefined) this.gpu(st, "batchNormTrain")
+    const result = batchNormTrainOutputs(this, running !== undefined, spec)
+    this.deferred = { kind: "batchNorm", x, weight, bias, running, spec, result, out: result.output }
+    return result
+  }
+  batchNormBackward(g: Storage, x: Storage, mean: Storage, invStd: Storage, weight: Storage | undefined, spec: BatchNormSpec): readonly [Storage, Storage | undefined, Storage | undefined] {
+    return batchNormBackward(this, g, x, mean, invStd, weight, spec)
+  }
+  batchNormEval(x: Storage, mean: Storage, variance: Storage, weight: Storage | undefined, bias: Storage | undefined, spec: BatchNormSpec): Storage {
+    return batchNormEval(this, x, mean, variance, weight, bias, spec)
+  }
+  dropoutApply(a: Storage, numel: number, p: number, seed: number): Storage {
+    return dropoutApply(this, a, numel, p, seed)
+  }
+  gatherRows(a: Storage, index: Storage, rows: number, cols: number): Storage {
+    return gatherRows(this, a, index, rows, cols)
+  }
+  gatherBytes(data: Storage, index: Storage, table: Storage, rows: number, features: number): Storage {
+    return gatherBytes(this, data, index, table, rows, features)
+  }
+
+  // ---- spatial (NCHW) kernels: kernels/conv2d.ts (direct, or implicit GEMM on 8-wide subgroups), kernels/pool2d.ts ----
+  conv2d(x: Storage, weight: Storage, bias: Storage | undefined, spec: Conv2dSpec): Storage {
+    return conv2d(this, x, weight, bias, spec)
+  }
+  conv2dBackwardInput(g: Storage, weight: Storage, spec: Conv2dSpec): Storage {
+    return conv2dBackwardInput(this, g, weight, spec)
+  }
+  conv2dBackwardWeight(g: Storage, x: Storage, spec: Conv2dSpec): Storage {
+    return conv2dBackwardWeight(this, g, x, spec)
+  }
+  maxPool2d(x: Storage, spec: Pool2dSpec): readonly [Storage, Storage] {
+    return maxPool2d(this, x, spec)
+  }
+  maxPool2dBackward(g: Storage, indices: Storage, spec: Pool2dSpec): Storage {
+    return maxPool2dBackward(this, g, indices, spec)
+  }
+  avgPool2d(x: Storage, spec: AvgPool2dSpec): Storage {
+    return avgPool2d(this, x, spec)
+  }
+  avgPool2dBackward(g: Storage, spec: AvgPool2dSpec): Storage {
+    return avgPool2dBackward(this, g, spec)
+  }
+
+  // ---- recurrent: the LSTM layer over a whole sequence (kernels/lstm.ts) ----
+  lstmSequence(xw: Storage, whh: Storage, bias: Storage | undefined, h0: Storage | undefined, c0: Storage | undefined, spec: LstmSequenceSpec): readonly [Storage, Storage] {
+    return lstmSequence(this, xw, whh, bias, h0, c0, spec)
+  }
+  lstmSequenceBackward(
+    dhc: Storage,
+    whh: Storage,
+    h0: Storage | undefined,
+    c0: Storage | undefined,
+    hc: Storage,
+    gates: Storage,
+    spec: LstmSequenceSpec
+  ): readonly [Storage, Storage, Storage, Storage, Storage] {
+    return lstmSequenceBackward(this, dhc, whh, h0, c0, hc, gates, spec)
   }
 }

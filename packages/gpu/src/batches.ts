@@ -13,6 +13,7 @@
 import { Health, scopeFilters } from "./health.ts"
 import type { Pacer } from "./pacing.ts"
 import type { PooledBuffer } from "./pool.ts"
+import type { Profiler } from "./profile.ts"
 import type { UniformRing } from "./uniforms.ts"
 
 /** The pending command batch of one device. */
@@ -23,6 +24,8 @@ export class Batches {
   private epoch = 0
   /** Command buffers submitted so far. */
   submits = 0
+  /** Per-dispatch timestamps, when profiling. */
+  profiler: Profiler | undefined = undefined
 
   constructor(
     private readonly device: GPUDevice,
@@ -42,6 +45,16 @@ export class Batches {
   /** The batch's compute pass (begun on demand). */
   computePass(): GPUComputePassEncoder {
     if (this.pass === null) this.pass = this.begin().beginComputePass()
+    return this.pass
+  }
+
+  /**
+   * A compute pass of its own for one dispatch of kernel `key`, its start and end
+   * timestamped by the profiler (profiling only).
+   */
+  timedPass(profiler: Profiler, key: string): GPUComputePassEncoder {
+    const encoder = this.copyEncoder()
+    this.pass = encoder.beginComputePass({ timestampWrites: profiler.writes(key) })
     return this.pass
   }
 
@@ -82,12 +95,14 @@ export class Batches {
       this.pass.end()
       this.pass = null
     }
+    const afterSubmit = this.profiler?.encodeResolve(encoder)
     const commands = encoder.finish()
     this.encoder = null
     this.epoch++
     this.ring.upload(this.device.queue)
     this.device.queue.submit([commands])
     this.submits++
+    afterSubmit?.()
     for (let i = 0; i < scopeFilters.length; i++) this.health.watch(this.device.popErrorScope())
     return this.pacer.submitted(performance.now())
   }

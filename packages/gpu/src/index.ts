@@ -7,4 +7,5 @@
 export { acquireWebGpu, type WebGpuOptions } from "./acquire.ts"
 export { WebGpuBackend, type WebGpuBackendConfig, type WebGpuStats } from "./backend.ts"
 export type { GpuStorage, KernelContext, MatmulVariant } from "./kernels/context.ts"
+export type { KernelTime } from "./profile.ts"
 export * as WebGpu from "./layer.ts"

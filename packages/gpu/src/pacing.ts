@@ -110,3 +110,38 @@ export class Pacer {
     while (this.queue.length > 0 && this.queue[0]!.seq <= seq) this.queue.shift()
   }
 }
+
+/** One 32-bit cell to block on with `Atomics.wait` (nothing ever notifies it). */
+const blocker = typeof SharedArrayBuffer === "function" ? new Int32Array(new SharedArrayBuffer(4)) : undefined
+
+/** Shortest and longest blocking slice (ms) between two checks of a pending promise. */
+const firstSliceMs = 0.25
+const maxSliceMs = 2
+
+/**
+ * Waits for `promise` without letting the `webgpu` package busy-poll: while a Dawn
+ * promise is pending, that package re-schedules a `setImmediate` that polls Dawn on every
+ * turn of the event loop, so an ordinary `await` keeps the main thread at 100% CPU (half
+ * of a 2-core machine, taken from lavapipe's workers). Here the thread blocks in
+ * `Atomics.wait` for a short slice (0.25 ms, growing to 2 ms), then lets one turn of the
+ * event loop run (the package's poll and any other callbacks), until the promise
+ * settles. The cost is at most one slice of extra latency. Where blocking is impossible
+ * (browsers' main threads, no `SharedArrayBuffer`, `throttle` false) it simply awaits.
+ */
+export const settleQuietly = async <A>(promise: Promise<A>, throttle: boolean): Promise<A> => {
+  if (!throttle || blocker === undefined || typeof setImmediate !== "function") return promise
+  let settled = false
+  const watched = promise.finally(() => {
+    settled = true
+  })
+  watched.catch(() => undefined)
+  let slice = firstSliceMs
+  // Let the first poll happen at once: the work may be done already.
+  await new Promise<void>((resolve) => setImmediate(resolve))
+  while (!settled) {
+    Atomics.wait(blocker, 0, 0, slice)
+    slice = Math.min(maxSliceMs, slice * 1.5)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+  return watched
+}

@@ -39,38 +39,63 @@ export class MemoryCounters {
 
 let nextBufferId = 0
 
-/** A FIFO of free buffers of one size class. */
+/**
+ * The free buffers of one size class, handed out lowest id first (a binary min-heap on
+ * `id`). Which buffer a request gets then depends only on which buffers are free, not
+ * on the order they were released in: a training step that frees and requests the same
+ * sizes each time settles into using the same buffers for the same roles (parameters
+ * alternate between two sets), so its bind groups recur and stay cached.
+ */
 class FreeList {
-  private items: Array<PooledBuffer> = []
-  private head = 0
+  private readonly heap: Array<PooledBuffer> = []
 
   get size(): number {
-    return this.items.length - this.head
+    return this.heap.length
   }
   push(b: PooledBuffer): void {
-    this.items.push(b)
+    const h = this.heap
+    let i = h.length
+    h.push(b)
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (h[parent]!.id <= b.id) break
+      h[i] = h[parent]!
+      i = parent
+    }
+    h[i] = b
   }
   shift(): PooledBuffer | undefined {
-    if (this.head >= this.items.length) return undefined
-    const b = this.items[this.head++]!
-    if (this.head > 32 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
+    const h = this.heap
+    if (h.length === 0) return undefined
+    const top = h[0]!
+    const last = h.pop()!
+    if (h.length > 0) {
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= h.length) break
+        const r = l + 1
+        const c = r < h.length && h[r]!.id < h[l]!.id ? r : l
+        if (h[c]!.id >= last.id) break
+        h[i] = h[c]!
+        i = c
+      }
+      h[i] = last
     }
-    return b
+    return top
   }
   all(): ReadonlyArray<PooledBuffer> {
-    return this.items.slice(this.head)
+    return this.heap.slice()
   }
 }
 
 /**
- * A size-class pool of buffers that share one usage. Free lists are FIFO: a step that
- * releases its temporaries in creation order (as `tidy` does) gets the same buffer for
- * the same role in the next step, so the bind groups of step N+1 are those of step N
- * (with LIFO they would be permuted from step to step, and the cache would keep growing
- * until the permutation cycles). FIFO also makes it rare that a buffer the pending batch
- * still reads is handed out again at once.
+ * A size-class pool of buffers that share one usage. Free lists hand out the lowest
+ * buffer id first (see `FreeList`): with FIFO or LIFO lists the buffers a step gets
+ * depend on the order the previous step released them in, which permutes roles from step
+ * to step when long-lived state (parameters, optimiser moments) is released one step
+ * after the temporaries; the bind-group cache then kept missing (hundreds of new bind
+ * groups a step for ResidualNetwork).
  */
 export class BufferPool {
   private readonly free = new Map<number, FreeList>()

@@ -1,8 +1,9 @@
 /**
  * The uniform ring: per-dispatch scalar parameters (sizes, strides, alpha, Adam's
  * hyperparameters) without a buffer per dispatch. Each dispatch takes one 256-byte slot,
- * bound through a dynamic offset; slots are filled in a CPU-side mirror and the used
- * prefix is written with ONE `queue.writeBuffer` right before the batch is submitted.
+ * bound at its fixed offset (see `pipelines.ts` for why not a dynamic offset); slots are
+ * taken from 0 in each batch, filled in a CPU-side mirror, and the used prefix is written
+ * with ONE `queue.writeBuffer` right before the batch is submitted.
  * Queue order makes reuse safe: the write for batch N+1 is queued after batch N's
  * submit, so batch N still sees its own values. When the ring is full the backend
  * submits early and starts over.
@@ -62,7 +63,7 @@ export class UniformRing implements UniformWriter {
 
   /**
    * Takes the next slot, zeroes it, and makes this writer point at it. Returns the slot's
-   * byte offset (the dynamic offset of the dispatch). The caller checks `full` first.
+   * byte offset in the ring. The caller checks `full` first.
    */
   take(): number {
     const slot = this.used++

@@ -8,7 +8,7 @@
 import type { DimText, ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { Device, add, addScalar, addScalarInt, detach, div, fromHostSync, mul, scale, sqrt, square, sub, sumAxis } from "@effect-nn/tensor"
+import { Device, add, addScalar, batchNormEval, batchNormTrain, detach, div, fromHostSync, mul, sqrt, sub } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { ConfigError, pythonBoolRepr, pythonFloatRepr } from "./errors.ts"
 import { leaf } from "./leaf.ts"
@@ -119,13 +119,14 @@ const refuse = (argument: string, expected: string, value: unknown): never => {
  * y = (x − μ)/√(σ² + eps)·weight + bias, output [N, C].
  *
  * - Train mode: μ and σ² are the batch's mean and **biased** variance (divides by N);
- *   the gradient flows through them (the op is composed of differentiable ops, so
- *   autodiff gives Ioffe & Szegedy's backward). The new buffers are returned, computed
- *   on detached tensors (no tape): running_mean ← (1 − momentum)·running_mean +
+ *   the gradient flows through them (Ioffe & Szegedy's backward). Forward and backward
+ *   are one fused kernel each (`batchNormTrain`). The new buffers are returned, not
+ *   differentiated: running_mean ← (1 − momentum)·running_mean +
  *   momentum·μ, running_var ← (1 − momentum)·running_var + momentum·σ²·N/(N − 1) (the
  *   **unbiased** variance), num_batches_tracked ← num_batches_tracked + 1.
  * - Eval mode: μ, σ² are `running_mean`, `running_var` (or the batch's statistics when
- *   `trackRunningStats` is false); buffers unchanged.
+ *   `trackRunningStats` is false); buffers unchanged. One kernel (`batchNormEval`), or
+ *   composed differentiable ops when an input is tracked.
  *
  * State: parameters `weight` (ones) and `bias` (zeros), [C], when `affine`; buffers
  * `running_mean` (zeros), `running_var` (ones), [C], and `num_batches_tracked` (int32
@@ -200,7 +201,11 @@ export const BatchNorm1d = <const C extends number, const A extends boolean = tr
     if (ctx.mode === "eval" && trackRunningStats) {
       const runningMean = buffers.running_mean ?? missing("running_mean buffer")
       const runningVar = buffers.running_var ?? missing("running_var buffer")
-      return { output: normalise(sub(x, detach(runningMean)), detach(runningVar)), buffers: model.buffers }
+      // One fused kernel, unless something here is being differentiated (then composed ops).
+      const output = x.tracked || weight?.tracked === true || bias?.tracked === true
+        ? normalise(sub(x, detach(runningMean)), detach(runningVar))
+        : batchNormEval(x, detach(runningMean), detach(runningVar), weight, bias, eps, where)
+      return { output, buffers: model.buffers }
     }
 
     if (n <= 1) {
@@ -211,19 +216,23 @@ export const BatchNorm1d = <const C extends number, const A extends boolean = tr
         shapes: [dims]
       })
     }
-    const mean = scale(sumAxis(x, 0), 1 / n)
-    const centered = sub(x, mean)
-    const variance = scale(sumAxis(square(centered), 0), 1 / n)
-    const output = normalise(centered, variance)
-    if (ctx.mode === "eval" || !trackRunningStats) return { output, buffers: model.buffers }
-
-    const runningMean = detach(buffers.running_mean ?? missing("running_mean buffer"))
-    const runningVar = detach(buffers.running_var ?? missing("running_var buffer"))
-    const count = buffers.num_batches_tracked ?? missing("num_batches_tracked buffer")
+    // Statistics, normalisation and running averages in one kernel, the gradient in one more.
+    const track = ctx.mode === "train" && trackRunningStats
+    const stats = track
+      ? {
+        runningMean: detach(buffers.running_mean ?? missing("running_mean buffer")),
+        runningVar: detach(buffers.running_var ?? missing("running_var buffer")),
+        numBatchesTracked: buffers.num_batches_tracked ?? missing("num_batches_tracked buffer"),
+        momentum
+      }
+      : undefined
+    const trained = batchNormTrain(x, weight, bias, eps, stats, where)
+    const output = trained.output
+    if (trained.running === undefined) return { output, buffers: model.buffers }
     const next: BatchNorm1dBuffers<number> = {
-      running_mean: add(scale(runningMean, 1 - momentum), scale(detach(mean), momentum)),
-      running_var: add(scale(runningVar, 1 - momentum), scale(scale(detach(variance), n / (n - 1)), momentum)),
-      num_batches_tracked: addScalarInt(count, 1)
+      running_mean: trained.running.runningMean as Tensor<[number]>,
+      running_var: trained.running.runningVar as Tensor<[number]>,
+      num_batches_tracked: trained.running.numBatchesTracked
     }
     // trackRunningStats is true here, so B is BatchNorm1dBuffers<C> (same shapes as before).
     return { output, buffers: next as B }

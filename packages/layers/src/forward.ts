@@ -24,11 +24,13 @@ export type HasBatchStats<B> = B extends Tensor<unknown, DType>
       : false
 
 /**
- * `unknown`, unless the input's batch is the literal 1 and the module normalises with batch
- * statistics (BatchNorm) — then a mismatch saying so: in train mode one value per channel
- * has no variance (PyTorch raises "Expected more than 1 value per channel").
+ * `unknown`, unless the input is [1, C] (a batch of one row) and the module normalises with
+ * batch statistics (BatchNorm) — then a mismatch saying so: in train mode one value per
+ * channel has no variance (PyTorch raises "Expected more than 1 value per channel"). Only
+ * rank-2 inputs are refused: a batch of one image [1, C, H, W] still has H·W values per
+ * channel for a BatchNorm2d (a run-time check covers the rest).
  */
-export type TrainBatchCheck<M, S> = S extends readonly [1, ...Array<unknown>]
+export type TrainBatchCheck<M, S> = S extends readonly [1, unknown]
   ? HasBatchStats<BuffersOf<M>> extends true
     ? ShapeMismatch<`BatchNorm in train mode needs more than one value per channel, got input ${ShapeText<S>}; use Mode.eval or a batch larger than 1`>
     : unknown

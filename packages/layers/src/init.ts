@@ -270,3 +270,26 @@ export const linearDefaultBias: InitScheme = (rng, n, fans) => {
   const bound = fans.fanIn > 0 ? 1 / Math.sqrt(fans.fanIn) : 0
   return rng.uniform(n, -bound, bound)
 }
+
+/**
+ * Applies `scheme` to each of `blocks` equal row blocks of a parameter separately: the
+ * shape [R, ...rest] is split into `blocks` parameters [R/blocks, ...rest], each drawn
+ * with fans of that block. For a recurrent layer's stacked gates, e.g.
+ * `blockwise(4, orthogonal())` gives each LSTM gate's [H, H] block of `weight_hh` its
+ * own orthogonal matrix (the whole [4H, H] under `orthogonal()` is only semi-orthogonal).
+ * Throws `RangeError` when `blocks` does not divide the rows (or `n` for a vector).
+ */
+export const blockwise = (blocks: number, scheme: InitScheme): InitScheme =>
+  (rng, n, fans) => {
+    const shapeNumel = fans.shape.reduce((p, d) => p * d, 1)
+    const shape = fans.shape.length >= 1 && shapeNumel === n ? fans.shape : [n]
+    const rows = shape[0]!
+    if (!(Number.isInteger(blocks) && blocks > 0 && rows % blocks === 0)) {
+      throw new RangeError(`blockwise: ${blocks} blocks do not divide the ${rows} rows of [${shape.join(", ")}]`)
+    }
+    const blockShape = [rows / blocks, ...shape.slice(1)]
+    const size = n / blocks
+    const out = new Float32Array(n)
+    for (let b = 0; b < blocks; b++) out.set(scheme(rng, size, fansOf(blockShape)), b * size)
+    return out
+  }

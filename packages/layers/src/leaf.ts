@@ -6,6 +6,7 @@ import { isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { run } from "./run.ts"
 import type { AnyModule, ForwardError, Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
+import { carryFlattenOrigin } from "./provenance.ts"
 
 /** What a leaf module is made of. `apply` is synchronous (ops encode device work). */
 export interface LeafSpec<P, B> {
@@ -34,6 +35,7 @@ export const leaf = <F extends ShapeFn, P, B, R = never, Extra extends object = 
           throw new ShapeError({ op: path === "" ? spec.tag : path, reason: `${spec.tag} takes one tensor, got a tuple or record of tensors`, shapes: [] })
         }
         const ran = spec.apply(ctx, model, x, path)
+        carryFlattenOrigin(x, ran.output)
         ctx.trace?.(path, self as unknown as AnyModule, ran.output.dims)
         return ran
       }),

@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import type { InitScheme } from "./init.ts"
 import { linearDefaultBias, linearDefaultWeight } from "./init.ts"
 import { leaf } from "./leaf.ts"
+import { describeFlatten, flattenOrigin } from "./provenance.ts"
 import type { Module, ShapeFn } from "./module.ts"
 
 /** The parameters of a `Linear(I, O)`. */
@@ -71,10 +72,20 @@ export const Linear = <const I extends number, const O extends number>(inFeature
         buffers: {}
       }))
     }),
-    apply: (_ctx, model, x, path) => ({
-      output: linear(x as Tensor<[number, I]>, model.params.weight, model.params.bias, path === "" ? "Linear" : path),
-      buffers: model.buffers
-    }),
+    apply: (_ctx, model, x, path) => {
+      const where = path === "" ? "Linear" : path
+      const dims = x.dims
+      const origin = flattenOrigin(x)
+      if (origin !== undefined && dims[dims.length - 1] !== inFeatures) {
+        // The last dim was made by a Flatten: say which dims it multiplied out, and where.
+        throw new ShapeError({
+          op: where,
+          reason: `expects input [..., ${inFeatures}] (in_features ${inFeatures}), got ${formatShape(dims)}, where ${describeFlatten(origin)}`,
+          shapes: [dims, origin.input]
+        })
+      }
+      return { output: linear(x as Tensor<[number, I]>, model.params.weight, model.params.bias, where), buffers: model.buffers }
+    },
     outputShape: (input, path) => {
       if (input[input.length - 1] !== inFeatures) {
         throw new ShapeError({ op: path === "" ? "Linear" : path, reason: `Linear expects input [..., ${inFeatures}] (in_features ${inFeatures}), got ${formatShape(input)}`, shapes: [input] })

@@ -15,7 +15,28 @@ export interface RandomSource {
   uniform(n: number, low: number, high: number): Float32Array
   /** `n` floats from N(mean, std²) (Box–Muller). */
   normal(n: number, mean: number, std: number): Float32Array
+  /**
+   * The generator's state: xoshiro128**'s four 32-bit words, as unsigned integers (a
+   * copy). Saved in training checkpoints so that a resumed run draws what the
+   * uninterrupted one would have drawn.
+   */
+  state(): RandomState
+  /**
+   * Continues from a state returned by `state()`: the next draws are the ones that
+   * followed it. Throws a `RangeError` when a word is not an integer in [0, 2³²) or all
+   * four are zero (xoshiro's one invalid state, which only ever yields zeros).
+   */
+  restore(state: RandomState): void
 }
+
+/** A `RandomSource`'s state: xoshiro128**'s four 32-bit words (unsigned integers). */
+export type RandomState = readonly [number, number, number, number]
+
+/** True when `words` is a valid xoshiro128** state (four u32 words, not all zero). */
+export const isRandomState = (words: ReadonlyArray<unknown>): words is RandomState =>
+  words.length === 4 &&
+  words.every((w) => typeof w === "number" && Number.isInteger(w) && w >= 0 && w <= 0xffffffff) &&
+  words.some((w) => w !== 0)
 
 const splitmix32 = (seed: number) => {
   let s = seed >>> 0
@@ -48,6 +69,14 @@ export const makeRandomSource = (seed: number): RandomSource => {
   return {
     nextU32,
     nextFloat,
+    state: () => [s[0]!, s[1]!, s[2]!, s[3]!],
+    restore: (state) => {
+      const words: ReadonlyArray<unknown> = state
+      if (!isRandomState(words)) {
+        throw new RangeError(`Rng.restore: expected four unsigned 32-bit integers, not all zero, got [${words.map(String).join(", ")}]`)
+      }
+      s.set(words)
+    },
     uniform: (n, low, high) => {
       const out = new Float32Array(n)
       for (let i = 0; i < n; i++) out[i] = low + (high - low) * nextFloat()

@@ -10,12 +10,19 @@ import type { Optimizer } from "@effect-nn/optim"
 import type { Tensor } from "@effect-nn/tensor"
 import { Device, addSame, fromHostSync, tidy, valueAndGradWithAux } from "@effect-nn/tensor"
 import { Effect } from "effect"
+import type { ResidentDataset } from "./resident.ts"
+import { residentBatch } from "./resident.ts"
 
-/** A host batch: `x` [size, features] normalised, `y` [size] class indices. */
+/**
+ * A host batch: `x` [size, features] normalised, `y` [size] class indices, and the
+ * dataset `indices` of its samples (used instead of x and y when the training set is
+ * resident on the device).
+ */
 export interface HostBatch {
   readonly size: number
   readonly x: Float32Array
   readonly y: Int32Array
+  readonly indices?: Int32Array
 }
 
 /** What a training run carries from step to step. */
@@ -27,17 +34,24 @@ export interface TrainState<M, S> {
 }
 
 /**
- * `trainStep(module, optimizer, features)`: state, batch → next state. Errors are shape
- * and device failures; nothing is read back.
+ * `trainStep(module, optimizer, features, resident?)`: state, batch → next state. With a
+ * `resident` training set the batch is gathered on the device from its `indices`. The
+ * step's work is submitted as one command buffer at its end (so the device starts on it
+ * while the host encodes the next one). Errors are shape and device failures; nothing is
+ * read back.
  */
-export const trainStep = <M extends AnyModule, S>(module: M, optimizer: Optimizer<S>, features: number) =>
+export const trainStep = <M extends AnyModule, S>(module: M, optimizer: Optimizer<S>, features: number, resident?: ResidentDataset) =>
   (state: TrainState<ModelOf<M>, S>, batch: HostBatch) =>
     tidy(Effect.gen(function*() {
       const device = yield* Device
-      const { x, y } = yield* run(() => ({
-        x: fromHostSync(device, [batch.size, features], batch.x),
-        y: fromHostSync(device, [batch.size], batch.y, "int32")
-      }))
+      const { x, y } = yield* run(() =>
+        resident !== undefined && batch.indices !== undefined
+          ? residentBatch(resident, device, batch.indices)
+          : {
+            x: fromHostSync(device, [batch.size, features], batch.x),
+            y: fromHostSync(device, [batch.size], batch.y, "int32")
+          }
+      )
       const buffers = state.model.buffers
       const { value, grads, aux } = yield* valueAndGradWithAux((params: ModelOf<M>["params"]) =>
         Effect.flatMap(
@@ -48,5 +62,6 @@ export const trainStep = <M extends AnyModule, S>(module: M, optimizer: Optimize
       const next = yield* optimizer.step(state.model.params, grads, state.opt)
       const lossSum = state.lossSum === undefined ? value : yield* run(() => addSame(state.lossSum as Tensor<[]>, value) as Tensor<[]>)
       const model = { params: next.params, buffers: aux } as ModelOf<M>
+      device.backend.flush()
       return { model, opt: next.state, lossSum } satisfies TrainState<ModelOf<M>, S>
     })) as Effect.Effect<TrainState<ModelOf<M>, S>, import("@effect-nn/layers").ForwardError, Device | RequirementsOf<M>>

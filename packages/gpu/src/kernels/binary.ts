@@ -7,7 +7,7 @@
 import { type BinaryOp, DeviceError, type Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { KernelSpec } from "../pipelines.ts"
-import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, vec4Able } from "./context.ts"
 
 /** Most dims the shader walks (after merging). */
 export const maxRank = 8
@@ -62,6 +62,36 @@ ${elementwiseMain} {
   return spec
 }
 
+const vec4Specs = new Map<BinaryOp, KernelSpec>()
+
+/** WGSL of the same-shape `op` variant over vec4s (see `vec4Able`). Uniform words: n (vec4s). */
+export const binaryVec4Spec = (op: BinaryOp): KernelSpec => {
+  let spec = vec4Specs.get(op)
+  if (spec === undefined) {
+    spec = {
+      key: `binary:${op}:vec4`,
+      inputs: 2,
+      outputs: 1,
+      code: /* wgsl */ `
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+${linearIndexWgsl}
+${elementwiseMain} {
+  let i = linearIndex(wid, lid, nwg);
+  if (i >= u.n) { return; }
+  let x = a[i];
+  let y = b[i];
+  out[i] = ${expressions[op]};
+}`
+    }
+    vec4Specs.set(op, spec)
+  }
+  return spec
+}
+
 /** A broadcast geometry: dims with the strides of both inputs. */
 export interface Geometry {
   readonly shape: ReadonlyArray<number>
@@ -112,6 +142,14 @@ export const binary = (
   }
   const out = ctx.output(numel, "float32")
   if (numel === 0) return out
+  if (g.shape.length === 1 && g.aStrides[0] === 1 && g.bStrides[0] === 1 && vec4Able([a, b, out])) {
+    // Same shape, both contiguous: 4 elements a thread, no index arithmetic.
+    const threads = Math.ceil(numel / 4)
+    ctx.dispatch(binaryVec4Spec(op), [a, b, out], grid2d(Math.ceil(threads / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
+      u.u32(0, threads)
+    }, numel * 3)
+    return out
+  }
   ctx.dispatch(binarySpec(op), [a, b, out], grid2d(Math.ceil(numel / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, numel)
     u.u32(1, g.shape.length)

@@ -27,6 +27,8 @@ export interface KernelContext {
   readonly subgroups: boolean
   /** A fresh storage of `numel` elements; throws `DeviceError` over the binding limit. */
   output(numel: number, dtype: DType): GpuStorage
+  /** Returns a storage to the pool (a kernel's own temporaries, after encoding their last use). */
+  release(storage: Storage): void
   /**
    * Encodes one dispatch of `spec` over `groups` = [x, y] workgroups, binding `storages`
    * (inputs then outputs, as `spec` declares). `params` fills the dispatch's uniform slot;
@@ -57,3 +59,16 @@ fn linearIndex(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 /** The builtin parameters of an element-wise `main`. */
 export const elementwiseMain = /* wgsl */ `@compute @workgroup_size(${elementwiseWorkgroup})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`
+
+/**
+ * True when every storage's buffer is a whole number of vec4s, so an element-wise kernel
+ * may read and write 4 values a thread (`array<vec4<f32>>`): lavapipe issues one load per
+ * lane per access, so this moves 4 values for the price of one. The last vec4 may cover
+ * the padding of a pooled buffer past `numel`: it is read and written there, never past
+ * the buffer. (Pooled buffers are multiples of 256 bytes unless capped by the binding limit.)
+ */
+export const vec4Able = (storages: ReadonlyArray<Storage>): boolean =>
+  storages.every((s) => {
+    const b = (s as Partial<GpuStorage>).buffer
+    return b !== undefined && b.bytes % 16 === 0
+  })

@@ -13,6 +13,7 @@
  * layer, went from 17 to 30 GFLOP/s with it). Requires `subgroups` with size exactly 8.
  */
 import type { KernelSpec } from "../pipelines.ts"
+import { type Epilogue, epilogueBindings, epilogueKey, noEpilogue } from "./epilogue.ts"
 
 /** Subgroup width this kernel is written for. */
 export const subgroupWidth = 8
@@ -45,10 +46,11 @@ export const subgroupTileN = (c: SubgroupMatmulConfig = subgroupMatmulConfig): n
 
 const specs = new Map<string, KernelSpec>()
 
-/** WGSL statements of one step of k at `p`, given how `b${tag}` is loaded. */
-const step = (p: string, tag: string, aStride: string, loadB: string): Array<string> => {
+/** WGSL statements of one step of k at `p`, given how `b${tag}` is loaded (and the row sums of A when `rowSums`). */
+const step = (p: string, tag: string, aStride: string, loadB: string, rowSums: boolean): Array<string> => {
   const lines: Array<string> = []
   for (let r = 0; r < rowsPerLane; r++) lines.push(`let x${r}${tag} = A[ra${r} + (${p}) * ${aStride}];`)
+  if (rowSums) for (let r = 0; r < rowsPerLane; r++) lines.push(`rs${r} += x${r}${tag};`)
   lines.push(`let b${tag} = ${loadB};`)
   for (let i = 0; i < rowsPerSubgroup; i++) {
     lines.push(`acc${i} += subgroupBroadcast(x${i % rowsPerLane}${tag}, ${Math.floor(i / rowsPerLane)}u) * b${tag};`)
@@ -57,13 +59,13 @@ const step = (p: string, tag: string, aStride: string, loadB: string): Array<str
 }
 
 /**
- * WGSL of the subgroup variant for the given transposes and B mode. The caller checks the
- * mode's condition ("vecN": !transB and n % 4 = 0; "vecK": transB and k % 4 = 0).
- * Uniform words: m, k, n, tilesN, tilesM.
+ * WGSL of the subgroup variant for the given transposes, B mode and epilogue (see
+ * `epilogue.ts`). The caller checks the mode's condition ("vecN": !transB and n % 4 = 0;
+ * "vecK": transB and k % 4 = 0). Uniform words: m, k, n, tilesN, tilesM.
  */
-export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMode, config: SubgroupMatmulConfig = subgroupMatmulConfig): KernelSpec => {
+export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMode, config: SubgroupMatmulConfig = subgroupMatmulConfig, epilogue: Epilogue = noEpilogue): KernelSpec => {
   const { subgroupRows, subgroupCols } = config
-  const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${bMode}:${subgroupRows}x${subgroupCols}`
+  const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${bMode}:${subgroupRows}x${subgroupCols}${epilogueKey(epilogue)}`
   let spec = specs.get(key)
   if (spec === undefined) {
     // op(A)[row, p] = A[ra + p * aStride]; ra is clamped to the last row.
@@ -79,6 +81,7 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMod
       setup.push(`let cb${j} = ${transB ? `${col} * u.k` : col};`)
     }
     for (let i = 0; i < rowsPerSubgroup; i++) setup.push(`var acc${i} = vec4<f32>(0.0);`)
+    if (epilogue.rowSums) for (let r = 0; r < rowsPerLane; r++) setup.push(`var rs${r} = 0.0;`)
     let loop: Array<string>
     if (bMode === "vecK") {
       // Every 4 steps: one vec4 (4 consecutive k) per column, transposed in registers.
@@ -87,7 +90,7 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMod
       for (let j = 0; j < 4; j++) loop.push(`  let v${j} = B[ck${j} + p / 4u];`)
       for (let s = 0; s < 4; s++) {
         const c = "xyzw"[s]!
-        loop.push(...step(`p + ${s}u`, `_${s}`, aStride, `vec4<f32>(v0.${c}, v1.${c}, v2.${c}, v3.${c})`).map((l) => `  ${l}`))
+        loop.push(...step(`p + ${s}u`, `_${s}`, aStride, `vec4<f32>(v0.${c}, v1.${c}, v2.${c}, v3.${c})`, epilogue.rowSums).map((l) => `  ${l}`))
       }
       loop.push("}")
     } else {
@@ -96,29 +99,30 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMod
         : transB
           ? "vec4<f32>(B[cb0 + p], B[cb1 + p], B[cb2 + p], B[cb3 + p])"
           : "vec4<f32>(B[cb0 + p * u.n], B[cb1 + p * u.n], B[cb2 + p * u.n], B[cb3 + p * u.n])"
-      loop = ["for (var p = 0u; p < u.k; p++) {", ...step("p", "", aStride, loadB).map((l) => `  ${l}`), "}"]
+      loop = ["for (var p = 0u; p < u.k; p++) {", ...step("p", "", aStride, loadB, epilogue.rowSums).map((l) => `  ${l}`), "}"]
     }
     const store: Array<string> = []
-    for (let i = 0; i < rowsPerSubgroup; i++) store.push(`if (row0 + ${i}u < u.m) { store(row0 + ${i}u, col0, acc${i}); }`)
+    if (epilogue.bias) store.push("let bias4 = loadBias(col0);")
+    for (let i = 0; i < rowsPerSubgroup; i++) store.push(`if (row0 + ${i}u < u.m) { store(row0 + ${i}u, col0, acc${i}${epilogue.bias ? " + bias4" : ""}); }`)
+    if (epilogue.rowSums) {
+      // The subgroups of the first column block of C write the row sums of their rows.
+      store.push(`if (col0 == lane * 4u) {`)
+      for (let r = 0; r < rowsPerLane; r++) store.push(`  if (row0 + ${rowsPerLane}u * lane + ${r}u < u.m) { RS[row0 + ${rowsPerLane}u * lane + ${r}u] = rs${r}; }`)
+      store.push("}")
+    }
+    const bindings = epilogueBindings(epilogue, 3)
     spec = {
       key,
-      inputs: 2,
-      outputs: 1,
+      inputs: 2 + bindings.extraInputs,
+      outputs: bindings.outputs,
       code: /* wgsl */ `
 enable subgroups;
 struct Params { m: u32, k: u32, n: u32, tilesN: u32, tilesM: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<${bMode === "scalar" ? "f32" : "vec4<f32>"}>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-
-fn store(row: u32, col: u32, v: vec4<f32>) {
-  let base = row * u.n;
-  if (col < u.n) { C[base + col] = v.x; }
-  if (col + 1u < u.n) { C[base + col + 1u] = v.y; }
-  if (col + 2u < u.n) { C[base + col + 2u] = v.z; }
-  if (col + 3u < u.n) { C[base + col + 3u] = v.w; }
-}
+${bindings.declarations}
+${bindings.storeFn}
 
 @compute @workgroup_size(${subgroupWidth * subgroupRows * subgroupCols})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {

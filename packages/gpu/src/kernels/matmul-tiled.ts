@@ -7,6 +7,7 @@
  * loads. Used when the device lacks 8-wide subgroups (see `matmul-subgroup.ts`).
  */
 import type { KernelSpec } from "../pipelines.ts"
+import { type Epilogue, epilogueBindings, epilogueKey, noEpilogue } from "./epilogue.ts"
 
 /** Rows and columns of C per workgroup. */
 export const tiledTile = 64
@@ -14,24 +15,30 @@ const bk = 16
 
 const specs = new Map<string, KernelSpec>()
 
-/** WGSL of the tiled variant for the given transposes. Uniform words: m, k, n, tilesN, tilesM. */
-export const tiledMatmulSpec = (transA: boolean, transB: boolean): KernelSpec => {
-  const key = `matmul:tiled:${transA ? "T" : "N"}${transB ? "T" : "N"}`
+/**
+ * WGSL of the tiled variant for the given transposes and epilogue (see `epilogue.ts`).
+ * Uniform words: m, k, n, tilesN, tilesM.
+ */
+export const tiledMatmulSpec = (transA: boolean, transB: boolean, epilogue: Epilogue = noEpilogue): KernelSpec => {
+  const key = `matmul:tiled:${transA ? "T" : "N"}${transB ? "T" : "N"}${epilogueKey(epilogue)}`
   let spec = specs.get(key)
   if (spec === undefined) {
     // Index of op(A)[row, col] and op(B)[row, col] in the stored arrays.
     const aIndex = transA ? "col * u.m + row" : "row * u.k + col"
     const bIndex = transB ? "col * u.k + row" : "row * u.n + col"
+    const bindings = epilogueBindings(epilogue, 3)
+    const rs = epilogue.rowSums
     spec = {
       key,
-      inputs: 2,
-      outputs: 1,
+      inputs: 2 + bindings.extraInputs,
+      outputs: bindings.outputs,
       code: /* wgsl */ `
 struct Params { m: u32, k: u32, n: u32, tilesN: u32, tilesM: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+${bindings.declarations}
+${bindings.storeFn}
 
 // As[kk * 16 + g] holds op(A) rows 4g..4g+3 at k step kk; Bs[kk * 16 + g] op(B) cols 4g..4g+3.
 var<workgroup> As: array<vec4<f32>, ${bk * 16}>;
@@ -62,6 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  ${rs ? "var rowSum = vec4<f32>(0.0);" : ""}
   for (var k0 = 0u; k0 < u.k; k0 += ${bk}u) {
     let kc = k0 + sk;
     let ar = row0 + sg * 4u;
@@ -76,19 +84,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       acc1 += a.y * b;
       acc2 += a.z * b;
       acc3 += a.w * b;
+      ${rs ? "rowSum += a;" : ""}
     }
     workgroupBarrier();
   }
   let r = row0 + ty * 4u;
   let c = col0 + tx * 4u;
-  let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var i = 0u; i < 4u; i++) {
-    if (r + i < u.m) {
-      for (var j = 0u; j < 4u; j++) {
-        if (c + j < u.n) { C[(r + i) * u.n + c + j] = rows[i][j]; }
-      }
-    }
-  }
+  ${epilogue.bias ? "let bias4 = loadBias(c);" : ""}
+  if (r < u.m) { store(r, c, acc0${epilogue.bias ? " + bias4" : ""}); }
+  if (r + 1u < u.m) { store(r + 1u, c, acc1${epilogue.bias ? " + bias4" : ""}); }
+  if (r + 2u < u.m) { store(r + 2u, c, acc2${epilogue.bias ? " + bias4" : ""}); }
+  if (r + 3u < u.m) { store(r + 3u, c, acc3${epilogue.bias ? " + bias4" : ""}); }
+  ${rs ? `// The first column of threads of the first column tile writes the row sums of its 4 rows.
+  if (c == 0u) {
+    for (var i = 0u; i < 4u; i++) { if (r + i < u.m) { RS[r + i] = rowSum[i]; } }
+  }` : ""}
 }`
     }
     specs.set(key, spec)

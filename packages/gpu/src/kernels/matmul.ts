@@ -5,9 +5,10 @@
  * m, k, n. The C tiles are numbered linearly over a 2-D grid of workgroups, so no
  * dimension exceeds `maxComputeWorkgroupsPerDimension`.
  */
-import type { MatmulSpec, Storage } from "@effect-nn/tensor"
+import type { LinearSpec, MatmulSpec, Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { GpuStorage, KernelContext } from "./context.ts"
+import { type Epilogue, noEpilogue } from "./epilogue.ts"
 import { fill } from "./fill.ts"
 import { type BMode, subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
 import { tiledMatmulSpec, tiledTile } from "./matmul-tiled.ts"
@@ -22,22 +23,67 @@ export const subgroupBMode = (spec: MatmulSpec): BMode =>
 
 /** C = op(A)·op(B) with the context's matmul variant. */
 export const matmul = (ctx: KernelContext, a: Storage, b: Storage, spec: MatmulSpec): GpuStorage => {
-  const { m, k, n, transA, transB } = spec
+  const { m, k, n } = spec
   if (k === 0) return fill(ctx, m * n, 0, "float32")
   const out = ctx.output(m * n, "float32")
-  if (m === 0 || n === 0) return out
+  encodeMatmul(ctx, a, b, spec, noEpilogue, [], [out])
+  return out
+}
+
+/**
+ * Encodes C = op(A)·op(B) with `epilogue` (see `epilogue.ts`): `extra` are the epilogue's
+ * inputs (bias, mask) and `outputs` its outputs in binding order. Nothing is encoded when
+ * m or n is 0; k = 0 gives C = 0 before the epilogue.
+ */
+export const encodeMatmul = (
+  ctx: KernelContext,
+  a: Storage,
+  b: Storage,
+  spec: MatmulSpec,
+  epilogue: Epilogue,
+  extra: ReadonlyArray<Storage>,
+  outputs: ReadonlyArray<Storage>
+): void => {
+  const { m, k, n, transA, transB } = spec
+  if (m === 0 || n === 0) return
   const sub = ctx.matmulVariant === "subgroup"
   const tileM = sub ? subgroupTileM() : tiledTile
   const tileN = sub ? subgroupTileN() : tiledTile
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
-  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupBMode(spec)) : tiledMatmulSpec(transA, transB)
-  ctx.dispatch(kernel, [a, b, out], grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
+  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupBMode(spec), undefined, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
+  ctx.dispatch(kernel, [a, b, ...extra, ...outputs], grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, m)
     u.u32(1, k)
     u.u32(2, n)
     u.u32(3, tilesN)
     u.u32(4, tilesM)
-  }, m * n * k)
+  }, m * n * Math.max(k, 1))
+}
+
+/** y = x·Wᵀ (+ bias) (then ReLU when `spec.relu`): one matmul with a bias/ReLU epilogue. */
+export const linear = (ctx: KernelContext, x: Storage, weight: Storage, bias: Storage | undefined, spec: LinearSpec): GpuStorage => {
+  const out = ctx.output(spec.rows * spec.outFeatures, "float32")
+  const epilogue: Epilogue = { bias: bias !== undefined, act: spec.relu ? "relu" : "none", keepRaw: false, rowSums: false }
+  encodeMatmul(ctx, x, weight, linearMatmulSpec(spec), epilogue, bias === undefined ? [] : [bias], [out])
   return out
+}
+
+/** The matmul geometry of a linear layer: [rows, in] · [out, in]ᵀ. */
+export const linearMatmulSpec = (spec: LinearSpec): MatmulSpec => ({ m: spec.rows, k: spec.inFeatures, n: spec.outFeatures, transA: false, transB: true })
+
+/** [C, s]: C = op(A)·op(B) and s[i] = Σ_p op(A)[i, p], in one pass. */
+export const matmulRowSums = (ctx: KernelContext, a: Storage, b: Storage, spec: MatmulSpec): readonly [GpuStorage, GpuStorage] => {
+  const c = ctx.output(spec.m * spec.n, "float32")
+  const sums = ctx.output(spec.m, "float32")
+  if (spec.n === 0) {
+    // No column block to carry the row sums: sum the rows of op(A) against a column of ones.
+    ctx.release(sums)
+    const ones = fill(ctx, spec.k, 1, "float32")
+    const viaOnes = matmul(ctx, a, ones, { m: spec.m, k: spec.k, n: 1, transA: spec.transA, transB: false })
+    ctx.release(ones)
+    return [c, viaOnes]
+  }
+  encodeMatmul(ctx, a, b, spec, { ...noEpilogue, rowSums: true }, [], [c, sums])
+  return [c, sums]
 }

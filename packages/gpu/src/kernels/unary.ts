@@ -7,7 +7,7 @@
 import type { Storage, UnaryOp } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { KernelSpec } from "../pipelines.ts"
-import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, vec4Able } from "./context.ts"
 
 /** The WGSL expression of each op, over `x` and `alpha`. */
 const expressions: Record<UnaryOp, string> = {
@@ -79,32 +79,34 @@ fn tanhf(x: f32) -> f32 {
 
 const helpers: Partial<Record<UnaryOp, string>> = { pow: powWgsl, sigmoid: sigmoidWgsl, tanh: tanhWgsl }
 
-const specs = new Map<UnaryOp, KernelSpec>()
+const specs = new Map<string, KernelSpec>()
 
-/** WGSL of the `op` variant. */
-export const unarySpec = (op: UnaryOp): KernelSpec => {
-  let spec = specs.get(op)
+/** WGSL of the `op` variant; with `vec4`, 4 elements a thread (see `vec4Able`). */
+export const unarySpec = (op: UnaryOp, vec4 = false): KernelSpec => {
+  const key = `unary:${op}${vec4 ? ":vec4" : ""}`
+  let spec = specs.get(key)
   if (spec === undefined) {
+    const t = vec4 ? "vec4<f32>" : "f32"
     spec = {
-      key: `unary:${op}`,
+      key,
       inputs: 1,
       outputs: 1,
       code: /* wgsl */ `
 struct Params { n: u32, alpha: f32 }
 @group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
 ${linearIndexWgsl}
 ${helpers[op] ?? ""}
+fn f(x: f32, alpha: f32) -> f32 { return ${expressions[op]}; }
 ${elementwiseMain} {
   let i = linearIndex(wid, lid, nwg);
   if (i >= u.n) { return; }
-  let x = a[i];
-  let alpha = u.alpha;
-  out[i] = ${expressions[op]};
+  let v = a[i];
+  out[i] = ${vec4 ? "vec4<f32>(f(v.x, u.alpha), f(v.y, u.alpha), f(v.z, u.alpha), f(v.w, u.alpha))" : "f(v, u.alpha)"};
 }`
     }
-    specs.set(op, spec)
+    specs.set(key, spec)
   }
   return spec
 }
@@ -113,8 +115,10 @@ ${elementwiseMain} {
 export const unary = (ctx: KernelContext, op: UnaryOp, a: Storage, numel: number, alpha: number): GpuStorage => {
   const out = ctx.output(numel, "float32")
   if (numel === 0) return out
-  ctx.dispatch(unarySpec(op), [a, out], grid2d(Math.ceil(numel / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
-    u.u32(0, numel)
+  const vec = vec4Able([a, out])
+  const threads = vec ? Math.ceil(numel / 4) : numel
+  ctx.dispatch(unarySpec(op, vec), [a, out], grid2d(Math.ceil(threads / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
+    u.u32(0, threads)
     u.f32(1, alpha)
   }, numel * 2)
   return out

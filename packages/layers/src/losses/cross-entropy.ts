@@ -1,7 +1,7 @@
 /** Cross-entropy of logits against class indices, with PyTorch's options. */
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { add, assertFloat, div, logSoftmax, mul, neg, pick, scale, sum, sumAxis, wrap } from "@effect-nn/tensor"
+import { add, assertFloat, crossEntropy as meanCrossEntropy, div, logSoftmax, mul, neg, pick, scale, sum, sumAxis, wrap } from "@effect-nn/tensor"
 import type { Reduced, Reduction } from "./reduction.ts"
 import { checkReduction, reduceLoss } from "./reduction.ts"
 
@@ -60,6 +60,8 @@ export const crossEntropy = <N, C, const R extends Reduction = "mean">(
     throw new ShapeError({ op, reason: `weight must be [C] = [${c}], got ${formatShape(weight.dims)}`, shapes: [weight.dims, dims] })
   }
 
+  // The default (no weights, no smoothing, mean): one fused kernel forward and backward.
+  if (weight === undefined && eps === 0 && reduction === "mean") return meanCrossEntropy(x as Tensor<[number, number]>, targets as Tensor<[number], "int32">) as Reduced<R, [N]>
   const logp = logSoftmax(x) // [N, C]
   const weighted: Tensor<unknown> = weight === undefined ? logp : mul(logp, weight) // w_c·p[n, c]
   let perSample: Tensor<unknown> = neg(pick(weighted as Tensor<[number, number]>, targets as Tensor<[number], "int32">)) // w[yₙ]·(−p[n, yₙ])

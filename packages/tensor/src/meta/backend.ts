@@ -4,8 +4,11 @@
  * (and every shape error) at no cost — how summaries and output shapes of custom modules
  * are computed without a real device. Reads return zeros.
  */
-import type { AdamHyper, Backend, MemoryStats, Storage } from "../backend.ts"
+import type { AdamHyper, Backend, MatmulSpec, MemoryStats, Storage } from "../backend.ts"
 import type { DType } from "../dtype.ts"
+import type { BatchNormRunning, BatchNormSpec, BatchNormTrainResult, LinearSpec } from "../fused.ts"
+import type { AvgPool2dSpec, Conv2dSpec, Pool2dSpec } from "../spatial.ts"
+import type { LstmSequenceSpec } from "../recurrent-spec.ts"
 
 let nextId = 0
 
@@ -95,5 +98,77 @@ export class MetaBackend implements Backend {
   }
   adam(_p: Storage, _g: Storage, _m: Storage, _v: Storage, numel: number, _h: AdamHyper): readonly [Storage, Storage, Storage] {
     return [this.make(numel), this.make(numel), this.make(numel)]
+  }
+  linear(_x: Storage, _w: Storage, _b: Storage | undefined, spec: LinearSpec): Storage {
+    return this.make(spec.rows * spec.outFeatures)
+  }
+  matmulRowSums(_a: Storage, _b: Storage, spec: MatmulSpec): readonly [Storage, Storage] {
+    return [this.make(spec.m * spec.n), this.make(spec.m)]
+  }
+  crossEntropy(_x: Storage, _t: Storage, rows: number): readonly [Storage, Storage] {
+    return [this.make(1), this.make(2 * rows)]
+  }
+  crossEntropyBackward(_x: Storage, _l: Storage, _t: Storage, _g: Storage, rows: number, cols: number): Storage {
+    return this.make(rows * cols)
+  }
+  batchNormTrain(_x: Storage, _w: Storage | undefined, _b: Storage | undefined, running: BatchNormRunning | undefined, spec: BatchNormSpec): BatchNormTrainResult {
+    const base = { output: this.make(spec.rows * spec.cols), mean: this.make(spec.cols), invStd: this.make(spec.cols) }
+    return running === undefined ? base : { ...base, running: { mean: this.make(spec.cols), variance: this.make(spec.cols), count: this.make(1) } }
+  }
+  batchNormBackward(_g: Storage, _x: Storage, _m: Storage, _s: Storage, weight: Storage | undefined, spec: BatchNormSpec): readonly [Storage, Storage | undefined, Storage | undefined] {
+    return [this.make(spec.rows * spec.cols), weight === undefined ? undefined : this.make(spec.cols), weight === undefined ? undefined : this.make(spec.cols)]
+  }
+  batchNormEval(_x: Storage, _m: Storage, _v: Storage, _w: Storage | undefined, _b: Storage | undefined, spec: BatchNormSpec): Storage {
+    return this.make(spec.rows * spec.cols)
+  }
+  dropoutApply(_a: Storage, numel: number): Storage {
+    return this.make(numel)
+  }
+  gatherRows(_a: Storage, _i: Storage, rows: number, cols: number): Storage {
+    return this.make(rows * cols)
+  }
+  gatherBytes(_d: Storage, _i: Storage, _t: Storage, rows: number, features: number): Storage {
+    return this.make(rows * features)
+  }
+
+  // ---- spatial (NCHW) kernels: output sizes only ----
+  conv2d(_x: Storage, _w: Storage, _b: Storage | undefined, spec: Conv2dSpec): Storage {
+    return this.make(spec.batch * spec.outChannels * spec.outH * spec.outW)
+  }
+  conv2dBackwardInput(_g: Storage, _w: Storage, spec: Conv2dSpec): Storage {
+    return this.make(spec.batch * spec.inChannels * spec.height * spec.width)
+  }
+  conv2dBackwardWeight(_g: Storage, _x: Storage, spec: Conv2dSpec): Storage {
+    return this.make(spec.outChannels * (spec.inChannels / spec.groups) * spec.kernelH * spec.kernelW)
+  }
+  maxPool2d(_x: Storage, spec: Pool2dSpec): readonly [Storage, Storage] {
+    return [this.make(spec.planes * spec.outH * spec.outW), this.make(spec.planes * spec.outH * spec.outW)]
+  }
+  maxPool2dBackward(_g: Storage, _i: Storage, spec: Pool2dSpec): Storage {
+    return this.make(spec.planes * spec.height * spec.width)
+  }
+  avgPool2d(_x: Storage, spec: AvgPool2dSpec): Storage {
+    return this.make(spec.planes * spec.outH * spec.outW)
+  }
+  avgPool2dBackward(_g: Storage, spec: AvgPool2dSpec): Storage {
+    return this.make(spec.planes * spec.height * spec.width)
+  }
+
+  // ---- recurrent (sizes only) ----
+  lstmSequence(_xw: Storage, _whh: Storage, _bias: Storage | undefined, _h0: Storage | undefined, _c0: Storage | undefined, spec: LstmSequenceSpec): readonly [Storage, Storage] {
+    const rows = spec.batch * spec.steps
+    return [this.make(rows * 2 * spec.hidden), this.make(rows * 4 * spec.hidden)]
+  }
+  lstmSequenceBackward(
+    _dhc: Storage,
+    _whh: Storage,
+    _h0: Storage | undefined,
+    _c0: Storage | undefined,
+    _hc: Storage,
+    _gates: Storage,
+    spec: LstmSequenceSpec
+  ): readonly [Storage, Storage, Storage, Storage, Storage] {
+    const { batch: B, steps: T, hidden: H } = spec
+    return [this.make(B * T * 4 * H), this.make(4 * H * H), this.make(4 * H), this.make(B * H), this.make(B * H)]
   }
 }

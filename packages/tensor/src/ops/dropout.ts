@@ -6,7 +6,7 @@
  */
 import { ShapeError } from "@effect-nn/shape"
 import type { Tensor } from "../tensor.ts"
-import { mul } from "./elementwise.ts"
+import type { F32 } from "./record.ts"
 import { assertFloat, deviceOf, result, retype } from "./record.ts"
 
 /**
@@ -15,8 +15,8 @@ import { assertFloat, deviceOf, result, retype } from "./record.ts"
  * p, seed)` (1/(1−p) where kept, 0 where dropped; the mask is a function of `seed` and the
  * element index only, the same on every backend). Shape preserved: [S] → [S].
  *
- * Gradient: the mask is an untracked constant, so dL/dx = g ⊙ m — kept units pass
- * g/(1−p), dropped units 0 (the forward's mask is reused, as PyTorch does).
+ * Gradient: the mask is a constant, so dL/dx = g ⊙ m — kept units pass g/(1−p), dropped
+ * units 0 (the forward's mask, recomputed from the seed, as PyTorch reuses its mask).
  *
  * Edge cases (as PyTorch): `p = 0` returns `x` itself (identity, no mask drawn);
  * `p = 1` returns zeros whose gradient is zero — computed without multiplying `x`, so an
@@ -41,6 +41,9 @@ export const dropout = <S>(x: Tensor<S>, p: number, seed: number): Tensor<S> => 
       result(device, device.backend.fill(g.numel, 0, "float32"), g.dims, "float32", [])
     ]))
   }
-  const mask = result(device, device.backend.dropoutMask(input.numel, p, seed >>> 0), input.dims, "float32", [])
-  return retype(mul(input, mask))
+  // One pass (`Backend.dropoutApply`: the mask is recomputed from the seed, never stored);
+  // the backward is the same op on the gradient.
+  const apply = (t: F32): F32 =>
+    result(device, device.backend.dropoutApply(t.storage, t.numel, p, seed >>> 0), t.dims, "float32", [t], (g) => [apply(g)])
+  return retype(apply(input))
 }

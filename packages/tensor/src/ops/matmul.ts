@@ -39,7 +39,9 @@ export const matmul = <M, K, N>(a: Tensor<[M, K]>, b: Tensor<[K, N]>): Tensor<[M
 
 /**
  * x · Wᵀ + b, PyTorch's `F.linear`: x [..., in], weight [out, in], bias [out] →
- * [..., out]. `where` names the layer in errors (its path in the network).
+ * [..., out]. `where` names the layer in errors (its path in the network). One fused
+ * kernel (`Backend.linear`: the bias is added as the product is stored); the backward
+ * computes dW and db in one pass (`Backend.matmulRowSums`) and dx = g·W.
  */
 export const linear = <Pre extends Array<number>, I, O>(
   x: Tensor<[...Pre, I]>,
@@ -61,16 +63,23 @@ export const linear = <Pre extends Array<number>, I, O>(
   const lead: Shape = dims.slice(0, -1)
   const rows = lead.reduce((p, d) => p * d, 1)
   const x2 = dims.length === 2 ? input : reshape(input, [rows, inF])
-  let y = mm(x2, w, { m: rows, k: inF, n: outF, transA: false, transB: true })
-  if (bias !== undefined) {
-    const b = assertFloat(where, bias)
-    if (b.dims.length !== 1 || b.dims[0] !== outF) {
-      throw new ShapeError({ op: where, reason: `bias must be [${outF}], got ${formatShape(b.dims)}`, shapes: [b.dims] })
-    }
-    const device = deviceOf(where, y, b)
-    const storage = device.backend.binary("add", y.storage, b.storage, [rows, outF], [outF, 1], [0, 1])
-    const pre = y
-    y = result(device, storage, [rows, outF], "float32", [pre, b], (g, [, needB]) => [g, needB ? sumToShape(g, [outF]) : undefined])
+  const b = bias === undefined ? undefined : assertFloat(where, bias)
+  if (b !== undefined && (b.dims.length !== 1 || b.dims[0] !== outF)) {
+    throw new ShapeError({ op: where, reason: `bias must be [${outF}], got ${formatShape(b.dims)}`, shapes: [b.dims] })
   }
+  const device = b === undefined ? deviceOf(where, x2, w) : deviceOf(where, x2, w, b)
+  const storage = device.backend.linear(x2.storage, w.storage, b?.storage, { rows, inFeatures: inF, outFeatures: outF, relu: false })
+  const inputs: Array<F32> = b === undefined ? [x2, w] : [x2, w, b]
+  const y = result(device, storage, [rows, outF], "float32", inputs, (g, [needX, needW, needB]) => {
+    // dx = g·W; dW = gᵀ·x and db = Σ_rows g from one pass over g and x (that kernel's
+    // results are not recorded for differentiation, like log-softmax's backward).
+    const dx = needX ? mm(g, w, { m: rows, k: outF, n: inF, transA: false, transB: false }) : undefined
+    const wSpec = { m: outF, k: rows, n: inF, transA: true, transB: false }
+    if (needW && needB === true) {
+      const [dw, db] = device.backend.matmulRowSums(g.storage, x2.storage, wSpec)
+      return [dx, result(device, dw, [outF, inF], "float32", []), result(device, db, [outF], "float32", [])]
+    }
+    return [dx, needW ? mm(g, x2, wSpec) : undefined, needB === true ? sumToShape(g, [outF]) : undefined]
+  })
   return retype(dims.length === 2 ? y : reshape(y, [...lead, outF]))
 }

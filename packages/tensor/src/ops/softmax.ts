@@ -3,8 +3,6 @@ import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "../tensor.ts"
 import type { F32 } from "./record.ts"
 import { assertFloat, deviceOf, result, retype } from "./record.ts"
-import { mean } from "./reduce.ts"
-import { neg } from "./elementwise.ts"
 
 /**
  * log(softmax(x)) along the last dim, computed as x − max − log Σ exp(x − max), so it
@@ -53,5 +51,14 @@ export const crossEntropy = <N, C>(logits: Tensor<[N, C]>, targets: Tensor<[N], 
       shapes: [x.dims, targets.dims]
     })
   }
-  return neg(mean(pick(logSoftmax(logits), targets)))
+  if (targets.dtype !== "int32") throw new ShapeError({ op: "crossEntropy", reason: "class indices must be int32", shapes: [targets.dims] })
+  const [rows, cols] = x.dims as [number, number]
+  const device = deviceOf("crossEntropy", x, targets)
+  // One kernel forward (it keeps each row's max and log-sum-exp), one backward: the same value as
+  // −mean(pick(logSoftmax(x), targets)) in 2 dispatches instead of about 12.
+  const [loss, stats] = device.backend.crossEntropy(x.storage, targets.storage, rows, cols)
+  const rowStats = result(device, stats, [rows, 2], "float32", [])
+  return retype(result(device, loss, [], "float32", [x], (g) => [
+    result(device, device.backend.crossEntropyBackward(x.storage, rowStats.storage, targets.storage, g.storage, rows, cols), [rows, cols], "float32", [])
+  ]))
 }

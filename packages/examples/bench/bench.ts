@@ -1,0 +1,292 @@
+/**
+ * `bench` — effect-nn against the JavaScript peers on the same device, from one run:
+ *
+ * - matmul GFLOP/s at 256/512/1024/2048 (issue + read back, the peers' method);
+ * - one epoch of ShallowMLP, DeepMLP and ResidualNetwork on MNIST (batch 64, Adam 1e-3)
+ *   through the general API (modules, autodiff, optimiser, the training loop): seconds,
+ *   samples/s, process CPU time next to wall time (main thread vs the software GPU's
+ *   workers), dispatches and submits per step, device memory after each epoch, test
+ *   accuracy (beside PyTorch's CPU figures from `../shared/reference/README.md`);
+ * - ms per step at batch 64 and 1024;
+ * - the same for the peers in `../shared/peers` (a selectable, time-bounded subset), and
+ *   the ratios.
+ *
+ * Prints markdown tables and writes every figure as JSON (`--json`, default
+ * `bench-results/bench.json`).
+ *
+ *   pnpm bench [--only-effect-nn] [--peers=default|all|none|name,…] [--peer-budget-s=900]
+ *              [--peer-max-epoch-s=60] [--sizes=256,512,1024,2048] [--networks=shallow,deep,residual]
+ *              [--epochs=3] [--step-batches=64,1024] [--json=path] [--quick]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import { loadMnist } from "@effect-nn/data"
+import { WebGpu } from "@effect-nn/gpu"
+import { Device, Rng } from "@effect-nn/tensor"
+import { Effect, Layer } from "effect"
+import type { MatmulResult, NetworkName, NetworkResult, StepResult } from "./measure.ts"
+import { benchMatmul, benchSteps, benchTraining } from "./measure.ts"
+import type { PeerOutcome } from "./peers.ts"
+import { defaultPeers, peerCatalog, preparePeers, runPeer } from "./peers.ts"
+
+if (process.env["XDG_RUNTIME_DIR"] === undefined || process.env["XDG_RUNTIME_DIR"] === "") process.env["XDG_RUNTIME_DIR"] = "/tmp"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repo = resolve(here, "..", "..", "..")
+
+const flag = (name: string): string | undefined => {
+  const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+  if (hit === undefined) return undefined
+  return hit.includes("=") ? hit.slice(hit.indexOf("=") + 1) : "true"
+}
+const list = (name: string, fallback: string): Array<string> => (flag(name) ?? fallback).split(",").map((s) => s.trim()).filter((s) => s !== "")
+const num = (name: string, fallback: number): number => {
+  const v = flag(name)
+  const n = v === undefined ? fallback : Number(v)
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`)
+  return n
+}
+
+const quick = flag("quick") !== undefined
+const onlyEffectNn = flag("only-effect-nn") !== undefined
+const sizes = list("sizes", quick ? "256,512" : "256,512,1024,2048").map(Number)
+const networks = list("networks", quick ? "shallow" : "shallow,deep,residual") as Array<NetworkName>
+const epochs = num("epochs", quick ? 1 : 3)
+const stepBatches = list("step-batches", quick ? "64" : "64,1024").map(Number)
+const peerBudgetS = num("peer-budget-s", 900)
+const peerMaxEpochS = num("peer-max-epoch-s", 60)
+const jsonPath = resolve(flag("json") ?? join(repo, "bench-results", "bench.json"))
+const peerSelection = onlyEffectNn ? [] : (() => {
+  const p = flag("peers") ?? (quick ? "none" : "default")
+  if (p === "none") return []
+  if (p === "default") return defaultPeers
+  if (p === "all") return peerCatalog(sizes, peerMaxEpochS).map((r) => r.name)
+  return p.split(",")
+})()
+for (const n of networks) if (!["shallow", "deep", "residual"].includes(n)) throw new Error(`--networks: unknown network ${n}`)
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`)
+}
+
+/** PyTorch's CPU figures (3 epochs) from `../shared/reference/README.md`, by network. */
+const pytorchReference = (): Partial<Record<NetworkName, { readonly accuracy: number; readonly loss: number }>> => {
+  try {
+    const text = readFileSync(join(repo, "..", "shared", "reference", "README.md"), "utf8")
+    const row = (prefix: string) => {
+      const m = text.match(new RegExp(`\\| ${prefix}[^|]*\\|[^|]*\\| ([0-9.]+) % \\| ([0-9.]+) \\|`))
+      return m === null ? undefined : { accuracy: Number(m[1]) / 100, loss: Number(m[2]) }
+    }
+    const out: Partial<Record<NetworkName, { readonly accuracy: number; readonly loss: number }>> = {}
+    const s = row("ShallowMLP")
+    const d = row("DeepMLP")
+    const r = row("ResidualNetwork")
+    if (s !== undefined) out.shallow = s
+    if (d !== undefined) out.deep = d
+    if (r !== undefined) out.residual = r
+    return out
+  } catch {
+    return {}
+  }
+}
+
+interface EffectNnResults {
+  readonly device: string
+  readonly matmul: ReadonlyArray<MatmulResult>
+  readonly training: ReadonlyArray<NetworkResult>
+  readonly steps: ReadonlyArray<StepResult>
+}
+
+const effectNn = (Effect.gen(function*() {
+  const device = yield* Device
+  const variant = (device.backend as Partial<{ matmulVariant: string }>).matmulVariant
+  log(`bench: effect-nn on ${device.backend.description}${variant === undefined ? "" : `, ${variant} matmul kernel`}`)
+  log(`bench: matmul ${sizes.join(", ")}`)
+  const matmul = yield* benchMatmul(sizes)
+  const train = yield* loadMnist("train")
+  const test = yield* loadMnist("test")
+  const training: Array<NetworkResult> = []
+  for (const n of networks) {
+    log(`bench: ${n}, ${epochs} epoch(s) at batch 64`)
+    training.push(yield* benchTraining(n, epochs, 64, { train, test }))
+  }
+  const steps: Array<StepResult> = []
+  for (const n of networks) {
+    for (const b of stepBatches) {
+      log(`bench: ${n}, ms per step at batch ${b}`)
+      steps.push(yield* benchSteps(n, b, quick ? 1500 : 4000, train))
+    }
+  }
+  return { device: device.backend.description, matmul, training, steps } satisfies EffectNnResults
+  // The tutorial networks need at most the Rng (dropout), which is provided here.
+}) as Effect.Effect<EffectNnResults, unknown, Device | Rng>).pipe(Effect.provide(Layer.merge(WebGpu.layer(), Rng.seeded(0))))
+
+const runPeers = async (): Promise<{ readonly outcomes: ReadonlyArray<PeerOutcome>; readonly error?: string }> => {
+  if (peerSelection.length === 0) return { outcomes: [] }
+  const catalog = peerCatalog(sizes, peerMaxEpochS)
+  const unknown = peerSelection.filter((p) => !catalog.some((r) => r.name === p))
+  if (unknown.length > 0) return { outcomes: [], error: `unknown peer runs: ${unknown.join(", ")} (known: ${catalog.map((r) => r.name).join(", ")})` }
+  const dir = join(repo, ".peers")
+  const problem = preparePeers(join(repo, "..", "shared", "peers"), dir, log)
+  if (problem !== undefined) return { outcomes: [], error: problem }
+  const outcomes: Array<PeerOutcome> = []
+  const t0 = performance.now()
+  for (const name of peerSelection) {
+    const run = catalog.find((r) => r.name === name)!
+    const left = peerBudgetS - (performance.now() - t0) / 1000
+    if (left < Math.min(run.expectSeconds, 60)) {
+      outcomes.push({ name, seconds: 0, status: "skipped", results: [], log: `skipped: ${left.toFixed(0)} s of the peer budget left` })
+      log(`bench: peer ${name} skipped (budget)`)
+      continue
+    }
+    log(`bench: peer ${name} (at most ${Math.round(left)} s)`)
+    const outcome = await runPeer(dir, run, Math.max(30, left))
+    log(`bench: peer ${name}: ${outcome.status} in ${outcome.seconds.toFixed(0)} s`)
+    outcomes.push(outcome)
+  }
+  return { outcomes }
+}
+
+// ---- formatting ----
+
+const f = (x: number | undefined, digits = 1): string => (x === undefined || Number.isNaN(x) ? "—" : x.toFixed(digits))
+const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
+  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n")
+
+const networkTitle: Record<NetworkName, string> = { shallow: "ShallowMLP", deep: "DeepMLP", residual: "ResidualNetwork" }
+
+interface PeerMatmul {
+  readonly label: string
+  readonly gflops: ReadonlyMap<number, number>
+}
+
+interface PeerMnist {
+  readonly label: string
+  readonly network: NetworkName
+  readonly epochS: number
+  readonly samplesPerS: number
+  readonly measured: string
+  readonly testAcc: number | undefined
+}
+
+const peerLabel = (r: Record<string, unknown>): string => `${r["lib"] === "jax-js" ? "jax-js" : String(r["lib"])} ${String(r["backend"])}`
+
+const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): string => {
+  const peerMatmul: Array<PeerMatmul> = []
+  const peerMnist: Array<PeerMnist> = []
+  for (const o of outcomes) {
+    for (const r of o.results) {
+      if (r["bench"] === "matmul") {
+        const label = peerLabel(r)
+        let entry = peerMatmul.find((p) => p.label === label)
+        if (entry === undefined) {
+          entry = { label, gflops: new Map() }
+          peerMatmul.push(entry)
+        }
+        ;(entry.gflops as Map<number, number>).set(Number(r["n"]), Number((r["gflops"] as { median: number }).median))
+      } else if (r["bench"] === "mnist") {
+        peerMnist.push({
+          label: peerLabel(r),
+          network: r["model"] === "deep" ? "deep" : "shallow",
+          epochS: Number(r["epochS"]),
+          samplesPerS: Number(r["samplesPerS"]),
+          measured: String(r["measured"]),
+          testAcc: typeof r["testAcc"] === "number" ? r["testAcc"] : undefined
+        })
+      }
+    }
+  }
+  const out: Array<string> = []
+  out.push(`## bench — ${ours.device}, ${new Date().toISOString()}\n`)
+  // Matmul
+  const mmRows: Array<Array<string>> = [["effect-nn webgpu", ...sizes.map((n) => f(ours.matmul.find((m) => m.n === n)?.gflops.median))]]
+  for (const p of peerMatmul) mmRows.push([p.label, ...sizes.map((n) => f(p.gflops.get(n)))])
+  for (const p of peerMatmul.filter((q) => q.label.endsWith("webgpu"))) {
+    mmRows.push([`effect-nn ÷ ${p.label}`, ...sizes.map((n) => {
+      const a = ours.matmul.find((m) => m.n === n)?.gflops.median
+      const b = p.gflops.get(n)
+      return a === undefined || b === undefined ? "—" : `×${f(a / b)}`
+    })])
+  }
+  out.push("### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back)\n")
+  out.push(table(["implementation", ...sizes.map((n) => `${n}`)], mmRows))
+  // Training
+  const ref = pytorchReference()
+  const trainRows: Array<Array<string>> = []
+  for (const t of ours.training) {
+    const secs = t.epochs.map((e) => e.seconds)
+    const med = [...secs].sort((a, b) => a - b)[Math.floor(secs.length / 2)]!
+    const last = t.epochs[t.epochs.length - 1]!
+    const cpu = t.epochs.map((e) => e.cpuSeconds)
+    trainRows.push([
+      networkTitle[t.network],
+      "effect-nn webgpu",
+      `${f(med, 2)} (${secs.map((s) => f(s, 2)).join(", ")})`,
+      f(t.epochs.length === 0 ? Number.NaN : 60000 / med, 0),
+      `${cpu.map((c) => f(c, 2)).join(", ")}`,
+      f(last.cpuSeconds / last.seconds, 2),
+      `${f(last.mainThreadCpuSeconds, 2)} / ${f(last.otherThreadsCpuSeconds, 2)}`,
+      f(last.dispatchesPerStep, 1),
+      f(last.submitsPerStep, 2),
+      t.epochs.map((e) => mb(e.peakBytes)).join(", "),
+      `${f(t.testAccuracy * 100, 2)}% (${t.epochs.length} ep)`,
+      ref[t.network] === undefined ? "—" : `${f(ref[t.network]!.accuracy * 100, 2)}% (3 ep)`
+    ])
+    for (const p of peerMnist.filter((q) => q.network === t.network)) {
+      trainRows.push([networkTitle[t.network], p.label, `${f(p.epochS, 2)}${p.measured === "full epoch" ? "" : " (extrapolated)"}`, f(p.samplesPerS, 0), "—", "—", "—", "—", "—", "—", p.testAcc === undefined ? "—" : `${f(p.testAcc * 100, 2)}%`, "—"])
+    }
+  }
+  out.push("\n### MNIST training, batch 64, Adam 1e-3, one epoch = 60,000 samples (938 steps)\n")
+  out.push(table(["network", "library / backend", "epoch s (median; each)", "samples/s", "process CPU s per epoch", "CPU ÷ wall (last)", "CPU s main / GPU threads (last)", "dispatches/step", "submits/step", "peak device MiB after each epoch", "test accuracy", "PyTorch CPU"], trainRows))
+  // Steps
+  const stepRows = networks.map((n) => [
+    networkTitle[n],
+    ...stepBatches.flatMap((b) => {
+      const s = ours.steps.find((x) => x.network === n && x.batchSize === b)
+      return s === undefined ? ["—", "—"] : [f(s.msPerStep, 2), `${f(s.dispatchesPerStep, 0)} / ${f(s.submitsPerStep, 2)}`]
+    })
+  ])
+  out.push("\n### effect-nn ms per training step (steady state) and dispatches / submits per step\n")
+  out.push(table(["network", ...stepBatches.flatMap((b) => [`ms @ batch ${b}`, `dispatches / submits @ ${b}`])], stepRows))
+  // Ratios
+  const ratioRows: Array<Array<string>> = []
+  for (const p of peerMnist) {
+    const t = ours.training.find((x) => x.network === p.network)
+    if (t === undefined || t.epochs.length === 0) continue
+    const secs = t.epochs.map((e) => e.seconds).sort((a, b) => a - b)
+    const med = secs[Math.floor(secs.length / 2)]!
+    ratioRows.push([networkTitle[p.network], p.label, `×${f(p.epochS / med, 1)}`])
+  }
+  if (ratioRows.length > 0) {
+    out.push("\n### Speed-up of effect-nn webgpu: peer epoch seconds ÷ effect-nn epoch seconds\n")
+    out.push(table(["network", "peer", "speed-up"], ratioRows))
+  }
+  const failed = outcomes.filter((o) => o.status !== "ok")
+  if (failed.length > 0) out.push(`\nPeer runs not completed: ${failed.map((o) => `${o.name} (${o.status})`).join(", ")}`)
+  return out.join("\n")
+}
+
+const main = async (): Promise<void> => {
+  const started = performance.now()
+  const ours = await Effect.runPromise(effectNn)
+  const peers = await runPeers()
+  if (peers.error !== undefined) log(`bench: peers not run: ${peers.error}`)
+  const text = report(ours, peers.outcomes)
+  process.stdout.write(`${text}\n`)
+  mkdirSync(dirname(jsonPath), { recursive: true })
+  writeFileSync(jsonPath, `${JSON.stringify({
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import("node:os")).cpus().length,
+    options: { sizes, networks, epochs, stepBatches, peers: peerSelection, peerBudgetS, peerMaxEpochS },
+    effectNn: ours,
+    peers: peers.outcomes.map((o) => ({ name: o.name, status: o.status, seconds: o.seconds, results: o.results, ...(o.status === "ok" ? {} : { log: o.log }) })),
+    peersError: peers.error ?? null,
+    seconds: (performance.now() - started) / 1000
+  }, null, 2)}\n`)
+  log(`bench: figures written to ${jsonPath} (${((performance.now() - started) / 1000).toFixed(0)} s in all)`)
+}
+
+await main()

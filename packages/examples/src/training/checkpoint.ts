@@ -1,0 +1,314 @@
+/**
+ * Training checkpoints: everything a run needs to continue exactly where it stopped, in
+ * one safetensors file.
+ *
+ * - The model's state dict under its PyTorch keys (`fc1.weight`, …), as `saveStateDict`
+ *   writes it.
+ * - The optimiser's per-parameter tensors under the reserved prefix `__optimizer__.`,
+ *   named as PyTorch's optimiser state names them: `__optimizer__.exp_avg.<key>` and
+ *   `__optimizer__.exp_avg_sq.<key>` for Adam's moments, `__optimizer__.momentum_buffer.<key>`
+ *   for SGD's (https://pytorch.org/docs/1.13/generated/torch.optim.Adam.html, `state`).
+ * - Scalars as strings in `__metadata__` (the only place the format allows them): the
+ *   optimiser's name and step count, the epoch in progress and how many of its batches
+ *   are done, the global step, the seed of the data order, the random generator's four
+ *   words, the loss summed over the epoch's finished steps, and the run's configuration.
+ *
+ * With the same seed, batch size and data, the loader's order is a function of (seed,
+ * epoch), so (epoch, batch) says exactly which batch comes next; the generator's state
+ * continues dropout's masks; Adam's step count continues its bias correction. A run
+ * stopped and resumed therefore computes what the uninterrupted run computes, bit for bit.
+ */
+import type { AnyModule, LoadReport, ModelOf, RawTensor, TensorBytes } from "@effect-nn/layers"
+import { CheckpointError, applyStateDict, decodeSafetensors, encodeSafetensors, formatMetadata, readFileBytes, stateDictTensors, tensorBytes, toFloat32, writeFileAtomic } from "@effect-nn/layers"
+import type { AdamState, SgdState } from "@effect-nn/optim"
+import type { AnyTensor, DeviceError, RandomState, Tensor } from "@effect-nn/tensor"
+import { Device, dispose, fromHostSync, tensorsOf } from "@effect-nn/tensor"
+import { formatShape } from "@effect-nn/shape"
+import { Effect, FileSystem, Result, Schema, SchemaTransformation } from "effect"
+
+/** The key prefix reserved for optimiser tensors. */
+export const optimizerPrefix = "__optimizer__."
+
+/** Where a run is: what the next step is and what the run has drawn and summed so far. */
+export interface TrainingProgress {
+  /** The epoch in progress, from 1 (the next one when the last finished). */
+  readonly epoch: number
+  /** Batches of that epoch already trained (0 at an epoch boundary). */
+  readonly batch: number
+  /** Optimiser steps since the run began. */
+  readonly globalStep: number
+  /** The seed of the data order (and of the initialisation). */
+  readonly seed: number
+  /** The random generator's state (dropout's masks continue from it). */
+  readonly rng: RandomState
+  /** Σ of the step losses of the epoch's finished batches (its mean continues from it). */
+  readonly lossSum: number
+}
+
+/** The run's settings a resumed run must agree with (the command line's flags). */
+export interface TrainingSettings {
+  readonly model: string
+  readonly batchSize: number
+  readonly lr: number
+  /** The number of training images used, or null for all. */
+  readonly limit: number | null
+}
+
+/** A training checkpoint's contents. */
+export interface TrainingCheckpoint<M, S> {
+  readonly model: ModelOf<M>
+  readonly optimizer: S
+  readonly progress: TrainingProgress
+  readonly settings: TrainingSettings
+}
+
+/** What a checkpoint says about its run, read without a model (to choose defaults before building one). */
+export interface TrainingCheckpointInfo {
+  readonly progress: TrainingProgress
+  readonly settings: TrainingSettings
+  readonly optimizer: string
+}
+
+/**
+ * How an optimiser's state goes to and from a checkpoint: its per-parameter tensors
+ * (one slot per name, e.g. `exp_avg`) and its scalars (metadata strings).
+ */
+export interface OptimizerStateCodec<S> {
+  /** The optimiser's name as written (`Adam`); a checkpoint of another optimiser is refused. */
+  readonly names: ReadonlyArray<string>
+  /** Tensors by slot, one per parameter in the order of `tensorsOf(params)`, and scalars. */
+  readonly encode: (state: S) => { readonly slots: Readonly<Record<string, ReadonlyArray<AnyTensor> | undefined>>; readonly scalars: Readonly<Record<string, string>> }
+  /** The slots it reads back and whether each must be present. */
+  readonly slots: ReadonlyArray<string>
+  /** State from the decoded slots (each: tensors in parameter order, or undefined when absent) and scalars. */
+  readonly decode: (slots: Readonly<Record<string, ReadonlyArray<AnyTensor> | undefined>>, scalars: Readonly<Record<string, string>>) => Result.Result<S, string>
+}
+
+const stepKey = "effect_nn.optimizer.step"
+
+const readStep = (scalars: Readonly<Record<string, string>>): Result.Result<number, string> => {
+  const text = scalars[stepKey]
+  return text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text))
+    ? Result.succeed(Number(text))
+    : Result.fail(`${stepKey} must be a non-negative integer, got ${JSON.stringify(text)}`)
+}
+
+/**
+ * Adam's and AdamW's state: the step count (metadata) and the moments `m`, `v` as
+ * `exp_avg`, `exp_avg_sq` (PyTorch's names).
+ */
+export const adamStateCodec: OptimizerStateCodec<AdamState> = {
+  names: ["Adam", "AdamW"],
+  slots: ["exp_avg", "exp_avg_sq"],
+  encode: (state) => ({ slots: { exp_avg: state.m, exp_avg_sq: state.v }, scalars: { [stepKey]: String(state.step) } }),
+  decode: (slots, scalars) =>
+    Result.flatMap(readStep(scalars), (step) => {
+      const m = slots["exp_avg"]
+      const v = slots["exp_avg_sq"]
+      return m === undefined || v === undefined ? Result.fail("Adam's exp_avg and exp_avg_sq are missing") : Result.succeed({ step, m, v })
+    })
+}
+
+/** SGD's state: the step count and, with momentum, `momentum_buffer` (absent before the first step). */
+export const sgdStateCodec: OptimizerStateCodec<SgdState> = {
+  names: ["SGD"],
+  slots: ["momentum_buffer"],
+  encode: (state) => ({ slots: { momentum_buffer: state.momentumBuffers as ReadonlyArray<AnyTensor> | undefined }, scalars: { [stepKey]: String(state.step) } }),
+  decode: (slots, scalars) =>
+    Result.map(readStep(scalars), (step) => ({ step, momentumBuffers: slots["momentum_buffer"] as ReadonlyArray<Tensor<unknown>> | undefined }))
+}
+
+/** A non-negative integer written as decimal digits. */
+const Count = Schema.String.check(Schema.isPattern(/^\d{1,15}$/)).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
+const Integer = Schema.String.check(Schema.isPattern(/^-?\d{1,15}$/)).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
+const U32 = Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 0xffffffff }))
+
+/** The training entries of `__metadata__`, decoded from and encoded to strings. */
+const TrainingMetadata = Schema.Struct({
+  "effect_nn.kind": Schema.Literal("training-checkpoint"),
+  "effect_nn.optimizer": Schema.String,
+  "effect_nn.train.epoch": Count.check(Schema.isGreaterThanOrEqualTo(1)),
+  "effect_nn.train.batch": Count,
+  "effect_nn.train.global_step": Count,
+  "effect_nn.train.seed": Integer,
+  "effect_nn.train.rng": Schema.fromJsonString(Schema.Tuple([U32, U32, U32, U32])),
+  "effect_nn.train.loss_sum": Schema.FiniteFromString,
+  "effect_nn.train.settings": Schema.fromJsonString(Schema.Struct({
+    model: Schema.String,
+    batch_size: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+    lr: Schema.Finite,
+    limit: Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+  }))
+})
+
+const decodeMetadata = Schema.decodeUnknownResult(TrainingMetadata)
+const encodeMetadata = Schema.encodeSync(TrainingMetadata)
+
+/** The checkpoint's progress and settings from its metadata, or why they cannot be read. */
+export const readTrainingMetadata = (metadata: Readonly<Record<string, string>>, file: string): Result.Result<TrainingCheckpointInfo, CheckpointError> => {
+  if (metadata["effect_nn.kind"] === undefined) {
+    return Result.fail(new CheckpointError({ file, reason: "this is not a training checkpoint (no effect_nn.kind in __metadata__); a plain state dict has no optimiser state or progress to resume from" }))
+  }
+  const decoded = decodeMetadata(metadata)
+  if (Result.isFailure(decoded)) return Result.fail(new CheckpointError({ file, reason: `bad training metadata: ${decoded.failure.message.replace(/\s+/g, " ")}` }))
+  const m = decoded.success
+  const rng = m["effect_nn.train.rng"]
+  if (rng.every((w) => w === 0)) return Result.fail(new CheckpointError({ file, reason: "bad training metadata: the random generator's state is all zeros" }))
+  const s = m["effect_nn.train.settings"]
+  return Result.succeed({
+    optimizer: m["effect_nn.optimizer"],
+    progress: {
+      epoch: m["effect_nn.train.epoch"],
+      batch: m["effect_nn.train.batch"],
+      globalStep: m["effect_nn.train.global_step"],
+      seed: m["effect_nn.train.seed"],
+      rng: [rng[0], rng[1], rng[2], rng[3]],
+      lossSum: m["effect_nn.train.loss_sum"]
+    },
+    settings: { model: s.model, batchSize: s.batch_size, lr: s.lr, limit: s.limit }
+  })
+}
+
+/**
+ * A training checkpoint as safetensors bytes (model tensors in state-dict order, then the
+ * optimiser's slots in parameter order). Reads every tensor back from its device.
+ */
+export const trainingCheckpointBytes = <M extends AnyModule, S>(
+  module: M,
+  checkpoint: TrainingCheckpoint<M, S>,
+  optimizerName: string,
+  codec: OptimizerStateCodec<S>
+): Effect.Effect<Uint8Array, CheckpointError | DeviceError> =>
+  Effect.gen(function*() {
+    const model = yield* stateDictTensors(module, checkpoint.model as ModelOf<AnyModule>)
+    const keys = tensorsOf(checkpoint.model.params).map(([key]) => key)
+    const { slots, scalars } = codec.encode(checkpoint.optimizer)
+    const optimizer: Array<TensorBytes> = []
+    for (const [slot, tensors] of Object.entries(slots)) {
+      if (tensors === undefined) continue
+      if (tensors.length !== keys.length) {
+        return yield* new CheckpointError({ file: "<checkpoint>", reason: `cannot write: optimiser slot ${slot} holds ${tensors.length} tensors for ${keys.length} parameters` })
+      }
+      for (let i = 0; i < keys.length; i++) optimizer.push(yield* tensorBytes(`${optimizerPrefix}${slot}.${keys[i]}`, tensors[i]!))
+    }
+    const { progress, settings } = checkpoint
+    const metadata = encodeMetadata({
+      "effect_nn.kind": "training-checkpoint",
+      "effect_nn.optimizer": optimizerName,
+      "effect_nn.train.epoch": progress.epoch,
+      "effect_nn.train.batch": progress.batch,
+      "effect_nn.train.global_step": progress.globalStep,
+      "effect_nn.train.seed": progress.seed,
+      "effect_nn.train.rng": [...progress.rng],
+      "effect_nn.train.loss_sum": progress.lossSum,
+      "effect_nn.train.settings": { model: settings.model, batch_size: settings.batchSize, lr: settings.lr, limit: settings.limit }
+    })
+    return yield* encodeSafetensors([...model, ...optimizer], { ...metadata, ...scalars, ...formatMetadata })
+  })
+
+/** Writes a training checkpoint to `path` atomically (see `writeFileAtomic`). */
+export const saveTrainingCheckpoint = <M extends AnyModule, S>(
+  path: string,
+  module: M,
+  checkpoint: TrainingCheckpoint<M, S>,
+  optimizerName: string,
+  codec: OptimizerStateCodec<S>
+): Effect.Effect<void, CheckpointError | DeviceError, FileSystem.FileSystem> =>
+  Effect.flatMap(trainingCheckpointBytes(module, checkpoint, optimizerName, codec), (bytes) => writeFileAtomic(path, bytes))
+
+/** A training checkpoint's progress and settings from its bytes (validating the whole file). */
+export const trainingCheckpointInfo = (bytes: Uint8Array, file = "<bytes>"): Effect.Effect<TrainingCheckpointInfo, CheckpointError> =>
+  Effect.flatMap(decodeSafetensors(bytes, file), (decoded) => Effect.fromResult(readTrainingMetadata(decoded.metadata, file)))
+
+/** Reads a training checkpoint's progress and settings (validating the whole file). */
+export const readTrainingCheckpointInfo = (path: string): Effect.Effect<TrainingCheckpointInfo, CheckpointError, FileSystem.FileSystem> =>
+  Effect.flatMap(readFileBytes(path), (bytes) => trainingCheckpointInfo(bytes, path))
+
+/**
+ * Loads a training checkpoint from bytes onto the current device: the model through
+ * `applyStateDict` (strict: every key of `template`'s module, nothing else besides the
+ * optimiser's), the optimiser's state with each tensor shaped as its parameter and
+ * placed on the same (current) device, and the progress. One `CheckpointError` lists
+ * every problem; nothing is kept from a failed load.
+ */
+export const loadTrainingCheckpointBytes = <M extends AnyModule, S>(
+  bytes: Uint8Array,
+  module: M,
+  template: ModelOf<M>,
+  codec: OptimizerStateCodec<S>,
+  file = "<bytes>"
+): Effect.Effect<TrainingCheckpoint<M, S> & { readonly report: LoadReport }, CheckpointError | DeviceError, Device> =>
+  Effect.gen(function*() {
+    const decoded = yield* decodeSafetensors(bytes, file)
+    const info = yield* Effect.fromResult(readTrainingMetadata(decoded.metadata, file))
+    if (!codec.names.includes(info.optimizer)) {
+      return yield* new CheckpointError({ file, reason: `the checkpoint holds ${info.optimizer} state; this run uses ${codec.names.join(" or ")}` })
+    }
+    const modelTensors = decoded.tensors.filter((t) => !t.key.startsWith(optimizerPrefix))
+    const optimizerTensors = new Map<string, RawTensor>(decoded.tensors.filter((t) => t.key.startsWith(optimizerPrefix)).map((t) => [t.key, t]))
+
+    // Check the optimiser's tensors against the parameters before loading anything.
+    const params = tensorsOf(template.params)
+    const problems: Array<string> = []
+    const hostSlots: Record<string, Array<Float32Array> | undefined> = {}
+    for (const slot of codec.slots) {
+      const present = params.filter(([key]) => optimizerTensors.has(`${optimizerPrefix}${slot}.${key}`)).length
+      if (present === 0) {
+        hostSlots[slot] = undefined
+        continue
+      }
+      const values: Array<Float32Array> = []
+      for (const [key, p] of params) {
+        const name = `${optimizerPrefix}${slot}.${key}`
+        const raw = optimizerTensors.get(name)
+        optimizerTensors.delete(name)
+        if (raw === undefined) {
+          problems.push(`${name} is missing`)
+          continue
+        }
+        const host = raw.shape.length === p.dims.length && raw.shape.every((d, i) => d === p.dims[i]) ? toFloat32(raw) : undefined
+        if (host === undefined) problems.push(`${name}: ${raw.dtype} ${formatShape(raw.shape)} against the parameter's float32 ${formatShape(p.dims)}`)
+        else values.push(host)
+      }
+      hostSlots[slot] = values
+    }
+    for (const key of optimizerTensors.keys()) problems.push(`${key} belongs to no parameter`)
+    if (problems.length > 0) {
+      const listed = problems.length > 12 ? [...problems.slice(0, 12), `… and ${problems.length - 12} more`] : problems
+      return yield* new CheckpointError({ file, reason: `the optimiser state does not fit the model's parameters; nothing was loaded\n  ${listed.join("\n  ")}` })
+    }
+
+    const loaded = yield* applyStateDict(module, template, modelTensors, { file })
+    const device = yield* Device
+    const created: Array<AnyTensor> = []
+    const slots = yield* Effect.try({
+      try: () => {
+        const out: Record<string, ReadonlyArray<AnyTensor> | undefined> = {}
+        for (const [slot, values] of Object.entries(hostSlots)) {
+          out[slot] = values?.map((v, i) => {
+            const t = fromHostSync(device, params[i]![1].dims, v)
+            created.push(t)
+            return t
+          })
+        }
+        return out
+      },
+      catch: (e) => new CheckpointError({ file, reason: `uploading the optimiser state failed: ${e instanceof Error ? e.message : String(e)}`, cause: e })
+    }).pipe(Effect.tapError(() => Effect.andThen(dispose(created), dispose(loaded.model))))
+    const optimizer = codec.decode(slots, decoded.metadata)
+    if (Result.isFailure(optimizer)) {
+      yield* dispose(created)
+      yield* dispose(loaded.model)
+      return yield* new CheckpointError({ file, reason: `bad optimiser state: ${optimizer.failure}` })
+    }
+    return { model: loaded.model, optimizer: optimizer.success, progress: info.progress, settings: info.settings, report: loaded.report }
+  })
+
+/** `loadTrainingCheckpointBytes` for the file at `path`. */
+export const loadTrainingCheckpoint = <M extends AnyModule, S>(
+  path: string,
+  module: M,
+  template: ModelOf<M>,
+  codec: OptimizerStateCodec<S>
+): Effect.Effect<TrainingCheckpoint<M, S> & { readonly report: LoadReport }, CheckpointError | DeviceError, Device | FileSystem.FileSystem> =>
+  Effect.flatMap(readFileBytes(path), (bytes) => loadTrainingCheckpointBytes(bytes, module, template, codec, path))
