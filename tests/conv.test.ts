@@ -21,6 +21,12 @@ import { avgPool2d, conv2d, fromArray, maxPool2d, mul, reshape, sum, toArray, va
 import { AvgPool2d, BatchNorm1d, BatchNorm2d, ConfigError, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Mode, ReLU, forward, kaimingNormal, module, printModule, reinitialize, sequential, stateEntries, summary, zeros } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/tensor"
 import { CNN } from "../packages/examples/src/models/cnn.ts"
+import type { TrainState } from "../packages/examples/src/training/step.ts"
+import { trainStep } from "../packages/examples/src/training/step.ts"
+import type { AdamState } from "@effect-nn/optim"
+import { adam } from "@effect-nn/optim"
+import type { Rng } from "@effect-nn/tensor"
+import { Device, dispose, disposeReplaced, item } from "@effect-nn/tensor"
 import type { ModelOf } from "@effect-nn/layers"
 import { namedParameters } from "@effect-nn/layers"
 import { Effect } from "effect"
@@ -394,3 +400,37 @@ describe("the cnn example (train --model cnn)", () => {
     for (const g of first!.grads) expect(g.some((v) => v !== 0)).toBe(true)
   })
 })
+
+for (const [device, rt] of runtimes()) {
+  describe(`cnn training steps on ${device}`, () => {
+    it("constant dispatches and live buffers a step once warm, no new bind groups, a finite loss", async () => {
+      const net = CNN()
+      const r = await run(rt, Effect.gen(function*() {
+        const dev = yield* Device
+        const optimizer = adam({ lr: 1e-3 })
+        const step = trainStep(net, optimizer, 784)
+        const model = yield* net.init
+        let state: TrainState<typeof model, AdamState> = { model, opt: yield* optimizer.init(model.params), lossSum: undefined }
+        const counts: Array<{ dispatches: number; live: number; groups: number | undefined }> = []
+        for (let i = 0; i < 10; i++) {
+          const s = dev.backend.stats() as ReturnType<Device["Service"]["backend"]["stats"]> & { bindGroupsCreated?: number }
+          counts.push({ dispatches: s.dispatches, live: s.liveBuffers, groups: s.bindGroupsCreated })
+          const batch = { size: 8, x: Float32Array.from({ length: 8 * 784 }, (_, k) => Math.sin(k * 0.01 + i)), y: Int32Array.from({ length: 8 }, (_, k) => (k + i) % 10) }
+          const next = yield* step({ ...state, lossSum: undefined }, batch)
+          yield* disposeReplaced(state, next)
+          state = next
+        }
+        const loss = yield* item(state.lossSum!)
+        yield* dispose(state)
+        return { counts, loss }
+      }) as Effect.Effect<{ counts: Array<{ dispatches: number; live: number; groups: number | undefined }>; loss: number }, unknown, Device | Rng>)
+      expect(Number.isFinite(r.loss)).toBe(true)
+      const per = r.counts.slice(1).map((c, i) => c.dispatches - r.counts[i]!.dispatches)
+      for (const d of per.slice(4)) expect(d).toBe(per[4])
+      const live = r.counts.map((c) => c.live)
+      for (const l of live.slice(6)) expect(l).toBe(live[6])
+      const groups = r.counts.map((c) => c.groups)
+      if (groups[6] !== undefined) expect(groups[groups.length - 1]).toBe(groups[6])
+    })
+  })
+}

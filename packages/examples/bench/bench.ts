@@ -227,7 +227,7 @@ const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): st
       f(t.epochs.length === 0 ? Number.NaN : 60000 / med, 0),
       `${cpu.map((c) => f(c, 2)).join(", ")}`,
       f(last.cpuSeconds / last.seconds, 2),
-      `${f(last.mainThreadCpuSeconds, 2)} / ${f(last.otherThreadsCpuSeconds, 2)}`,
+      `${f(last.mainThreadCpuSeconds, 2)} / ${f(last.otherThreadsCpuSeconds, 2)} (${last.busyWorkerThreads ?? "—"})`,
       f(last.dispatchesPerStep, 1),
       f(last.submitsPerStep, 2),
       t.epochs.map((e) => mb(e.peakBytes)).join(", "),
@@ -239,7 +239,7 @@ const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): st
     }
   }
   out.push("\n### MNIST training, batch 64, Adam 1e-3, one epoch = 60,000 samples (938 steps)\n")
-  out.push(table(["network", "library / backend", "epoch s (median; each)", "samples/s", "process CPU s per epoch", "CPU ÷ wall (last)", "CPU s main / GPU threads (last)", "dispatches/step", "submits/step", "peak device MiB after each epoch", "test accuracy", "PyTorch CPU"], trainRows))
+  out.push(table(["network", "library / backend", "epoch s (median; each)", "samples/s", "process CPU s per epoch", "CPU ÷ wall (last)", "CPU s main / other threads (busy threads), last epoch", "dispatches/step", "submits/step", "peak device MiB after each epoch", "test accuracy", "PyTorch CPU"], trainRows))
   // Steps
   const stepRows = networks.map((n) => [
     networkTitle[n],

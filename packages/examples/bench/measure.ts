@@ -35,23 +35,41 @@ export const spread = (xs: ReadonlyArray<number>): Spread => {
   return { median, min: s[0] ?? Number.NaN, max: s[n - 1] ?? Number.NaN, n }
 }
 
-/** CPU milliseconds of this process's main thread and of all its other threads (Linux; undefined elsewhere). */
-export const threadCpuMs = (): { readonly main: number; readonly others: number } | undefined => {
+/** CPU milliseconds of each thread of this process, by thread id (Linux; undefined elsewhere). */
+export const threadCpuMs = (): ReadonlyMap<string, number> | undefined => {
   try {
-    let main = 0
-    let others = 0
+    const out = new Map<string, number>()
     for (const tid of readdirSync("/proc/self/task")) {
       const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8")
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
       // utime + stime, in clock ticks (100 Hz on Linux).
-      const ms = (Number(fields[11]) + Number(fields[12])) * 10
-      if (tid === String(process.pid)) main += ms
-      else others += ms
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10)
     }
-    return { main, others }
+    return out
   } catch {
     return undefined
   }
+}
+
+/**
+ * CPU seconds of the main thread and of the other threads between two `threadCpuMs`
+ * samples, and how many other threads were busy (over 10% of the interval's wall time:
+ * the software GPU's workers).
+ */
+export const threadSplit = (before: ReadonlyMap<string, number> | undefined, after: ReadonlyMap<string, number> | undefined, wallSeconds: number) => {
+  if (before === undefined || after === undefined) return undefined
+  let main = 0
+  let others = 0
+  let busy = 0
+  for (const [tid, ms] of after) {
+    const d = (ms - (before.get(tid) ?? 0)) / 1000
+    if (tid === String(process.pid)) main += d
+    else {
+      others += d
+      if (d > 0.1 * wallSeconds) busy++
+    }
+  }
+  return { main, others, busy }
 }
 
 /** Process CPU seconds (all threads) since `from` (a `process.cpuUsage()` value). */
@@ -120,6 +138,8 @@ export interface EpochFigures {
   /** CPU seconds of the main (host) thread and of the other threads, when known. */
   readonly mainThreadCpuSeconds: number | undefined
   readonly otherThreadsCpuSeconds: number | undefined
+  /** Other threads busy for over 10% of the epoch (the software GPU's workers). */
+  readonly busyWorkerThreads: number | undefined
   readonly dispatchesPerStep: number
   readonly submitsPerStep: number
   /** Device bytes live and the peak so far, after the epoch. */
@@ -149,6 +169,10 @@ export const benchTraining = (network: NetworkName, epochs: number, batchSize = 
     const test = data?.test ?? (yield* loadMnist("test"))
     const module: AnyModule = models[network]()
     const optimizer = adam({ lr: 1e-3 })
+    // Each network's peak on its own: free what earlier phases pooled, start a new peak.
+    const gpuControls = device.backend as Partial<{ trim(): number; resetPeak(): void }>
+    gpuControls.trim?.()
+    gpuControls.resetPeak?.()
     const resident = yield* residentDataset(train)
     const options = resident === undefined ? {} : { resident }
     // Warm-up (kernel compilation): a few steps of a throwaway model, as the peers do.
@@ -180,7 +204,7 @@ export const benchTraining = (network: NetworkName, epochs: number, batchSize = 
       const result = yield* trainEpoch(module, optimizer as never, train, state as never, { batchSize, seed: 0, epoch, ...options })
       const seconds = (performance.now() - t0) / 1000
       const cpu = cpuSeconds(cpu0)
-      const threads1 = threadCpuMs()
+      const split = threadSplit(threads0, threadCpuMs(), seconds)
       const after = statsOf(device.backend.stats())
       const lossSum = (result.state as TrainState<unknown, unknown>).lossSum
       state = { ...(result.state as TrainState<ModelOf<AnyModule>, unknown>), lossSum: undefined }
@@ -192,8 +216,9 @@ export const benchTraining = (network: NetworkName, epochs: number, batchSize = 
         samplesPerSecond: train.count / seconds,
         trainLoss: result.meanLoss,
         cpuSeconds: cpu,
-        mainThreadCpuSeconds: threads0 && threads1 ? (threads1.main - threads0.main) / 1000 : undefined,
-        otherThreadsCpuSeconds: threads0 && threads1 ? (threads1.others - threads0.others) / 1000 : undefined,
+        mainThreadCpuSeconds: split?.main,
+        otherThreadsCpuSeconds: split?.others,
+        busyWorkerThreads: split?.busy,
         dispatchesPerStep: (after.dispatches - before.dispatches) / result.steps,
         submitsPerStep: (after.submits - before.submits) / result.steps,
         liveBytes: after.liveBytes,

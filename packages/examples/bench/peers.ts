@@ -5,7 +5,7 @@
  * with a time limit. Each script prints `RESULT {json}` lines, collected here.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 
 /** One peer run: a script of the harness with its arguments. */
@@ -63,7 +63,6 @@ export const preparePeers = (source: string, target: string, log: (line: string)
   if (have !== wanted) {
     mkdirSync(target, { recursive: true })
     cpSync(source, target, { recursive: true, filter: (p) => !p.includes("node_modules") && !p.includes(`${source}/results`) })
-    writeFileSync(join(target, ".installed"), "")
   }
   const installed = existsSync(join(target, "node_modules", "@jax-js", "jax")) && existsSync(join(target, "node_modules", "@tensorflow", "tfjs"))
   if (!installed || have !== wanted) {

@@ -1,7 +1,7 @@
 /**
  * Convolution throughput on the WebGPU backend, on the layers of the `cnn` example
- * (batch 64): GFLOP/s (2·MACs per pass) of the forward, input-gradient and
- * weight-gradient passes, for
+ * (batch 64) and an unpadded variant: GFLOP/s (2·MACs per pass; padding's zeros not
+ * counted) of the forward, input-gradient and weight-gradient passes, for
  * - the implicit-GEMM kernels (the backend's choice on 8-wide subgroups),
  * - the direct kernels (one thread per output; the portable path),
  * - im2col + the backend's matmul for the forward (col [C·KH·KW, N·OH·OW] written by a
@@ -32,9 +32,9 @@ const layer = (name: string, n: number, c: number, hw: number, oc: number, k: nu
 }
 
 const layers = [
-  layer("conv1 1→32 3×3 on 28×28", 64, 1, 28, 32, 3, 0),
-  layer("conv2 32→64 3×3 on 13×13", 64, 32, 13, 64, 3, 0),
-  layer("conv2 32→64 3×3 pad 1 on 14×14", 64, 32, 14, 64, 3, 1)
+  layer("cnn conv1: 1→32, 3×3, padding 1, on 28×28", 64, 1, 28, 32, 3, 1),
+  layer("cnn conv2: 32→64, 3×3, padding 1, on 14×14", 64, 32, 14, 64, 3, 1),
+  layer("32→64, 3×3, no padding, on 13×13", 64, 32, 13, 64, 3, 0)
 ] as const
 
 const im2colSpec: KernelSpec = {

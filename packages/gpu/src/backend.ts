@@ -15,11 +15,11 @@ import { type AdamHyper, type Backend, type BatchNormRunning, type BatchNormSpec
 import { Batches } from "./batches.ts"
 import { BufferUsage, MapModeRead } from "./flags.ts"
 import { Health } from "./health.ts"
-import { adam } from "./kernels/adam.ts"
+import { adam, adamMany } from "./kernels/adam.ts"
 import { argmax } from "./kernels/argmax.ts"
 import { axpy } from "./kernels/axpy.ts"
 import { bceWithLogits } from "./kernels/bce.ts"
-import { binary } from "./kernels/binary.ts"
+import { binary, encodeSameShape, sameShapeVec4, simplify } from "./kernels/binary.ts"
 import { cast } from "./kernels/cast.ts"
 import { concatColumns, sliceColumns } from "./kernels/columns.ts"
 import type { GpuStorage, KernelContext, MatmulVariant } from "./kernels/context.ts"
@@ -107,6 +107,15 @@ type Deferred =
     readonly bias: Storage | undefined
     readonly out: GpuStorage
     act?: { readonly kind: "relu" | "mask"; readonly out: GpuStorage; readonly mask?: Storage }
+  }
+  | {
+    readonly kind: "binary"
+    readonly op: BinaryOp
+    readonly a: Storage
+    readonly b: Storage
+    readonly numel: number
+    readonly out: GpuStorage
+    act?: { readonly kind: "relu"; readonly out: GpuStorage }
   }
   | {
     readonly kind: "batchNorm"
@@ -287,6 +296,11 @@ export class WebGpuBackend implements Backend, KernelContext {
     }
   }
 
+  /** Starts a new peak: `stats().peakBytes` becomes the bytes live now (for per-phase peaks in benchmarks). */
+  resetPeak(): void {
+    this.counters.peakBytes = this.counters.liveBytes
+  }
+
   /**
    * GPU time per kernel key since the last call (slowest first); empty unless the backend
    * was created with `profile: true`. Submits pending work first.
@@ -357,6 +371,10 @@ export class WebGpuBackend implements Backend, KernelContext {
       encodeBatchNormTrain(this, d.x, d.weight, d.bias, d.running, d.spec, d.result, d.act?.out)
       return
     }
+    if (d.kind === "binary") {
+      encodeSameShape(this, d.op, d.a, d.b, d.numel, d.out, d.act?.out)
+      return
+    }
     const extra: Array<Storage> = []
     if (d.bias !== undefined) extra.push(d.bias)
     if (d.act?.mask !== undefined) extra.push(d.act.mask)
@@ -372,7 +390,7 @@ export class WebGpuBackend implements Backend, KernelContext {
   private fuseActivation(kind: "relu" | "mask", input: Storage, numel: number, mask?: Storage): GpuStorage | undefined {
     const d = this.deferred
     if (d === undefined || d.out !== input || d.act !== undefined || input.numel !== numel) return undefined
-    if (d.kind === "batchNorm") {
+    if (d.kind === "batchNorm" || d.kind === "binary") {
       if (kind !== "relu") return undefined
       const out = this.output(numel, "float32")
       d.act = { kind, out }
@@ -386,6 +404,21 @@ export class WebGpuBackend implements Backend, KernelContext {
     return out
   }
   binary(op: BinaryOp, a: Storage, b: Storage, outShape: ReadonlyArray<number>, aStrides: ReadonlyArray<number>, bStrides: ReadonlyArray<number>): Storage {
+    const numel = outShape.reduce((p, d) => p * d, 1)
+    if (numel > 0 && op === "add") {
+      // A same-shape add waits: a following ReLU joins it (a residual block's relu(block(x) + x)).
+      const geometry = simplify(outShape, aStrides, bStrides)
+      this.settle()
+      this.usable()
+      const ga = this.gpu(a, "binary")
+      const gb = this.gpu(b, "binary")
+      const out = this.output(numel, "float32")
+      if (sameShapeVec4(ga, gb, out, geometry)) {
+        this.deferred = { kind: "binary", op, a, b, numel, out }
+        return out
+      }
+      this.release(out)
+    }
     return binary(this, op, a, b, outShape, aStrides, bStrides)
   }
   unary(op: UnaryOp, a: Storage, numel: number, alpha: number): Storage {
@@ -435,6 +468,10 @@ export class WebGpuBackend implements Backend, KernelContext {
   }
   adam(param: Storage, grad: Storage, m: Storage, v: Storage, numel: number, hyper: AdamHyper): readonly [Storage, Storage, Storage] {
     return adam(this, param, grad, m, v, numel, hyper)
+  }
+
+  adamMany(tensors: ReadonlyArray<readonly [Storage, Storage, Storage, Storage, number]>, hyper: AdamHyper): ReadonlyArray<readonly [Storage, Storage, Storage]> {
+    return adamMany(this, tensors, hyper, this.device.limits.maxStorageBuffersPerShaderStage)
   }
 
   // ---- fused kernels (tensor's `fused.ts`) ----

@@ -46,7 +46,9 @@ const convCases: ReadonlyArray<ConvCase> = [
   { name: "depthwise 8→8 groups 8, stride 2, pad 1", n: 1, c: 8, h: 9, w: 9, oc: 8, k: [3, 3], stride: [2, 2], pad: [1, 1], groups: 8 },
   { name: "1×1 kernel, 6→40 (two column tiles)", n: 2, c: 6, h: 5, w: 7, oc: 40, k: [1, 1] },
   { name: "kernel as large as the input", n: 5, c: 2, h: 4, w: 4, oc: 4, k: [4, 4] },
-  { name: "many images (weight-gradient splits)", n: 70, c: 2, h: 6, w: 6, oc: 8, k: [3, 3], pad: [1, 1] }
+  { name: "many images (weight-gradient splits)", n: 70, c: 2, h: 6, w: 6, oc: 8, k: [3, 3], pad: [1, 1] },
+  { name: "stride 1, dilation 2, padding (2, 1) (input gradient as a flipped-kernel forward)", n: 2, c: 4, h: 9, w: 8, oc: 12, k: [3, 3], pad: [2, 1], dilation: [2, 2] },
+  { name: "padding beyond the kernel span: 1×1 kernel, padding 1 (input gradient by gathering)", n: 2, c: 3, h: 4, w: 5, oc: 4, k: [1, 1], pad: [1, 1] }
 ]
 
 const specOf = (c: ConvCase): Conv2dSpec => {

@@ -216,6 +216,23 @@ describe("deferred kernels fold a following ReLU", () => {
     expect((await f32(gpu, reused))[0]).toBe(9)
   })
 
+  it("relu(a + b) for same-shape a, b joins the add (a residual merge)", async () => {
+    const [ga, ca] = both(gpu, cpu, uniform(64 * 256 + 3, -1, 1, 9))
+    const [gb, cb] = both(gpu, cpu, uniform(64 * 256 + 3, -1, 1, 10))
+    const n = 64 * 256 + 3
+    const d0 = gpu.stats().dispatches
+    const sum = gpu.binary("add", ga, gb, [n], [1], [1])
+    const r = gpu.unary("relu", sum, n, 0)
+    expect(gpu.stats().dispatches - d0).toBe(1)
+    const e = cpu.binary("add", ca, cb, [n], [1], [1])
+    expectClose(await f32(gpu, sum), await f32(cpu, e), 0)
+    expectClose(await f32(gpu, r), await f32(cpu, cpu.unary("relu", e, n, 0)), 0)
+    // A broadcast add is not deferred and still right.
+    const [gbias, cbias] = both(gpu, cpu, uniform(256, -1, 1, 11))
+    const [gm, cm] = both(gpu, cpu, uniform(64 * 256, -1, 1, 12))
+    expectClose(await f32(gpu, gpu.binary("add", gm, gbias, [64, 256], [256, 1], [0, 1])), await f32(cpu, cpu.binary("add", cm, cbias, [64, 256], [256, 1], [0, 1])), 0)
+  })
+
   it("relu(batchNormTrain output) joins the batch-norm kernel", async () => {
     const [gx, cx] = both(gpu, cpu, uniform(32 * 20, -2, 2, 8))
     const spec = { rows: 32, cols: 20, eps: 1e-5 }
@@ -226,5 +243,23 @@ describe("deferred kernels fold a following ReLU", () => {
     const e = cpu.batchNormTrain(cx, undefined, undefined, undefined, spec)
     expectClose(await f32(gpu, a.output), await f32(cpu, e.output), 1e-4, 1e-4)
     expectClose(await f32(gpu, r), await f32(cpu, cpu.unary("relu", e.output, 32 * 20, 0)), 1e-4, 1e-4)
+  })
+})
+
+describe("adamMany", () => {
+  it("updates many parameters like one adam each (groups of ⌊bindings/7⌋ in one dispatch)", async () => {
+    const sizes = [1, 3, 785, 100_352, 128, 10, 0, 257]
+    const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, decoupledWeightDecay: 0, biasCorrection1: 1 - 0.9 ** 3, biasCorrection2: 1 - 0.999 ** 3 }
+    const gpuIn = sizes.map((n, i) => [0, 1, 2, 3].map((k) => gpu.upload(uniform(n, k === 3 ? 0 : -1, 1, i * 10 + k))))
+    const cpuIn = sizes.map((n, i) => [0, 1, 2, 3].map((k) => cpu.upload(uniform(n, k === 3 ? 0 : -1, 1, i * 10 + k))))
+    gpu.flush()
+    const d0 = gpu.stats().dispatches
+    const actual = gpu.adamMany(sizes.map((n, i) => [gpuIn[i]![0]!, gpuIn[i]![1]!, gpuIn[i]![2]!, gpuIn[i]![3]!, n] as const), hyper)
+    const perDispatch = Math.min(8, Math.floor(gpu.device.limits.maxStorageBuffersPerShaderStage / 7))
+    if (perDispatch >= 2) expect(gpu.stats().dispatches - d0).toBeLessThan(sizes.length)
+    for (let i = 0; i < sizes.length; i++) {
+      const e = cpu.adam(cpuIn[i]![0]!, cpuIn[i]![1]!, cpuIn[i]![2]!, cpuIn[i]![3]!, sizes[i]!, hyper)
+      for (let k = 0; k < 3; k++) expectClose(await f32(gpu, actual[i]![k]!), await f32(cpu, e[k]!), 1e-5, 1e-7)
+    }
   })
 })

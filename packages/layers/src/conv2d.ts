@@ -53,8 +53,10 @@ export interface Conv2dWindow<K, Opt> extends Window2 {
 /** The groups of options `Opt` (1 when absent). */
 export type GroupsOf<Opt> = OptionOf<Opt, "groups"> extends infer G extends number ? G : 1
 
-/** True unless options `Opt` say `bias: false`. */
-export type HasBias<Opt> = OptionOf<Opt, "bias"> extends false ? false : true
+/** `false` when options `Opt` say `bias: false`, `true` when absent or true, `boolean` when unknown. */
+export type HasBias<Opt> = [OptionOf<Opt, "bias">] extends [false] ? false
+  : [OptionOf<Opt, "bias">] extends [true | undefined] ? true
+  : boolean
 
 /** How a `Conv2d` is named in compile errors: `Conv2d(1, 32, 3)`. */
 export type Conv2dLabel<C extends number, O extends number, K> = `Conv2d(${C}, ${O}, ${Size2Text<K>})`
@@ -108,10 +110,14 @@ export interface Conv2dParams<O extends number, Cg extends number, KH extends nu
   readonly bias: Tensor<[O]>
 }
 
-/** The parameter record of `Conv2d(C, O, K, Opt)`: weight, and bias unless `bias: false`. */
+/**
+ * The parameter record of `Conv2d(C, O, K, Opt)`: weight, and bias unless `bias: false`
+ * (either record when the flag is only known as `boolean`).
+ */
 export type Conv2dParamsOf<C extends number, O extends number, K, Opt> = Pair<K, 1> extends [infer KH extends number, infer KW extends number]
-  ? HasBias<Opt> extends false ? { readonly weight: Tensor<[O, FloorDiv<C, GroupsOf<Opt>>, KH, KW]> }
-  : Conv2dParams<O, FloorDiv<C, GroupsOf<Opt>>, KH, KW>
+  ? [HasBias<Opt>] extends [false] ? { readonly weight: Tensor<[O, FloorDiv<C, GroupsOf<Opt>>, KH, KW]> }
+  : [HasBias<Opt>] extends [true] ? Conv2dParams<O, FloorDiv<C, GroupsOf<Opt>>, KH, KW>
+  : Conv2dParams<O, FloorDiv<C, GroupsOf<Opt>>, KH, KW> | { readonly weight: Tensor<[O, FloorDiv<C, GroupsOf<Opt>>, KH, KW]> }
   : never
 
 /** A `Conv2d` description. */

@@ -2,9 +2,10 @@
  * Adam and AdamW with PyTorch's semantics (https://pytorch.org/docs/stable/generated/torch.optim.Adam.html):
  * g ← g + λ·p (Adam's L2 weight decay) or p ← p·(1 − lr·λ) (AdamW, decoupled);
  * m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − (lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε).
- * One fused kernel per parameter. Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8.
+ * Fused kernels: all parameters of a device in one `adamMany` call (as few dispatches as
+ * the device's bindings allow). Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8.
  */
-import type { AnyTensor } from "@effect-nn/tensor"
+import type { AnyTensor, DeviceHandle, Storage } from "@effect-nn/tensor"
 import { Device, mapTensors, tensorsOf, wrap } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import type { Optimizer } from "./optimizer.ts"
@@ -54,20 +55,37 @@ const make = (name: string, options: AdamOptions, decoupled: boolean): Optimizer
           biasCorrection2: 1 - Math.pow(beta2, t)
         }
         const pairs = zip(params, grads)
+        // Every trainable parameter of a device in one call: the backend updates them in as
+        // few dispatches as its bindings allow.
+        const updated = new Map<number, readonly [Storage, Storage, Storage]>()
+        const byDevice = new Map<DeviceHandle, Array<number>>()
+        pairs.forEach(([p], i) => {
+          if (p.frozen) return
+          const list = byDevice.get(p.device) ?? []
+          list.push(i)
+          byDevice.set(p.device, list)
+        })
+        for (const [device, indices] of byDevice) {
+          const out = device.backend.adamMany(indices.map((i) => {
+            const [p, g] = pairs[i]!
+            return [p.storage, g.storage, state.m[i]!.storage, state.v[i]!.storage, p.numel] as const
+          }), hyper)
+          indices.forEach((i, k) => updated.set(i, out[k]!))
+        }
         const m: Array<AnyTensor> = []
         const v: Array<AnyTensor> = []
         let i = 0
         const next = mapTensors(params, (p) => {
-          const [, g] = pairs[i]!
           const device = p.device
-          if (p.frozen) {
+          const u = updated.get(i)
+          if (u === undefined) {
             // Frozen parameters (see `freeze`) are left as they are, moments included.
             m.push(state.m[i]!)
             v.push(state.v[i]!)
             i++
             return p
           }
-          const [p2, m2, v2] = device.backend.adam(p.storage, g.storage, state.m[i]!.storage, state.v[i]!.storage, p.numel, hyper)
+          const [p2, m2, v2] = u
           m.push(wrap(device, m2, p.shape, "float32"))
           v.push(wrap(device, v2, p.shape, "float32"))
           i++

@@ -156,6 +156,11 @@ export interface Backend {
   sliceColumns(a: Storage, rows: number, cols: number, start: number, width: number): Storage
   /** One fused Adam/AdamW step; returns the new [param, m, v]. */
   adam(param: Storage, grad: Storage, m: Storage, v: Storage, numel: number, hyper: AdamHyper): readonly [Storage, Storage, Storage]
+  /**
+   * `adam` for many parameters at once (as few dispatches as the device's bindings allow):
+   * `tensors[i]` = [param, grad, m, v, numel]; returns the new [param, m, v] of each, in order.
+   */
+  adamMany(tensors: ReadonlyArray<readonly [Storage, Storage, Storage, Storage, number]>, hyper: AdamHyper): ReadonlyArray<readonly [Storage, Storage, Storage]>
 
   // ---- fused kernels (`fused.ts`): one pass where the composed ops take several ----
   /**

@@ -83,3 +83,11 @@ forward(cnn, cnnModel, oneImage, Mode.train)
 // Before an input is given a chain is checked on [..., ?]: spatial layers keep what they know.
 expectTypeOf<OutputOf<typeof conv, [...Array<number>, number]>>().toEqualTypeOf<[...Array<number>, 32, number, number]>()
 expectTypeOf<OutputOf<ReturnType<typeof MaxPool2d<2>>, [...Array<number>, 32, number, number]>>().toEqualTypeOf<[...Array<number>, 32, number, number]>()
+
+// Options known only as their declared type: sizes unknown, the bias either present or not.
+declare const someOptions: import("@effect-nn/layers").Conv2dOptions
+const loose = Conv2d(1, 8, 3, someOptions)
+expectTypeOf<OutputOf<typeof loose, [B, 1, 28, 28]>>().toEqualTypeOf<[B, 8, number, number]>()
+expectTypeOf<ParamsOf<typeof loose>>().toEqualTypeOf<
+  { readonly weight: Tensor<[8, number, 3, 3]>; readonly bias: Tensor<[8]> } | { readonly weight: Tensor<[8, number, 3, 3]> }
+>()

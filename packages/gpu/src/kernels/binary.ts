@@ -62,34 +62,53 @@ ${elementwiseMain} {
   return spec
 }
 
-const vec4Specs = new Map<BinaryOp, KernelSpec>()
+const vec4Specs = new Map<string, KernelSpec>()
 
-/** WGSL of the same-shape `op` variant over vec4s (see `vec4Able`). Uniform words: n (vec4s). */
-export const binaryVec4Spec = (op: BinaryOp): KernelSpec => {
-  let spec = vec4Specs.get(op)
+/**
+ * WGSL of the same-shape `op` variant over vec4s (see `vec4Able`); with `relu`, a second
+ * output max(out, 0) (a following ReLU folded in). Uniform words: n (vec4s).
+ */
+export const binaryVec4Spec = (op: BinaryOp, relu = false): KernelSpec => {
+  const key = `binary:${op}:vec4${relu ? "+relu" : ""}`
+  let spec = vec4Specs.get(key)
   if (spec === undefined) {
     spec = {
-      key: `binary:${op}:vec4`,
+      key,
       inputs: 2,
-      outputs: 1,
+      outputs: relu ? 2 : 1,
       code: /* wgsl */ `
 struct Params { n: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+${relu ? "@group(0) @binding(4) var<storage, read_write> act: array<vec4<f32>>;" : ""}
 ${linearIndexWgsl}
 ${elementwiseMain} {
   let i = linearIndex(wid, lid, nwg);
   if (i >= u.n) { return; }
   let x = a[i];
   let y = b[i];
-  out[i] = ${expressions[op]};
+  let r = ${expressions[op]};
+  out[i] = r;
+  ${relu ? "act[i] = select(vec4<f32>(0.0), r, r > vec4<f32>(0.0));" : ""}
 }`
     }
-    vec4Specs.set(op, spec)
+    vec4Specs.set(key, spec)
   }
   return spec
+}
+
+/** True when `op` over this geometry is element by element on contiguous, vec4-able buffers. */
+export const sameShapeVec4 = (a: Storage, b: Storage, out: Storage, g: Geometry): boolean =>
+  g.shape.length === 1 && g.aStrides[0] === 1 && g.bStrides[0] === 1 && vec4Able([a, b, out])
+
+/** Encodes a same-shape `op` (4 elements a thread, no index arithmetic), and max(out, 0) into `act` when given. */
+export const encodeSameShape = (ctx: KernelContext, op: BinaryOp, a: Storage, b: Storage, numel: number, out: Storage, act?: Storage): void => {
+  const threads = Math.ceil(numel / 4)
+  ctx.dispatch(binaryVec4Spec(op, act !== undefined), act === undefined ? [a, b, out] : [a, b, out, act], grid2d(Math.ceil(threads / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
+    u.u32(0, threads)
+  }, numel * 3)
 }
 
 /** A broadcast geometry: dims with the strides of both inputs. */
@@ -142,12 +161,8 @@ export const binary = (
   }
   const out = ctx.output(numel, "float32")
   if (numel === 0) return out
-  if (g.shape.length === 1 && g.aStrides[0] === 1 && g.bStrides[0] === 1 && vec4Able([a, b, out])) {
-    // Same shape, both contiguous: 4 elements a thread, no index arithmetic.
-    const threads = Math.ceil(numel / 4)
-    ctx.dispatch(binaryVec4Spec(op), [a, b, out], grid2d(Math.ceil(threads / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {
-      u.u32(0, threads)
-    }, numel * 3)
+  if (sameShapeVec4(a, b, out, g)) {
+    encodeSameShape(ctx, op, a, b, numel, out)
     return out
   }
   ctx.dispatch(binarySpec(op), [a, b, out], grid2d(Math.ceil(numel / elementwiseWorkgroup), ctx.maxWorkgroupsPerDimension), (u) => {

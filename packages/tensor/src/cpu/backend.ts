@@ -340,6 +340,10 @@ export class CpuBackend implements Backend {
     return [p2, m2, v2]
   }
 
+  adamMany(tensors: ReadonlyArray<readonly [Storage, Storage, Storage, Storage, number]>, hyper: AdamHyper): ReadonlyArray<readonly [Storage, Storage, Storage]> {
+    return tensors.map(([p, g, m, v, n]) => this.adam(p, g, m, v, n, hyper))
+  }
+
   // ---- fused kernels (`../fused.ts`) ----
 
   linear(x: Storage, weight: Storage, bias: Storage | undefined, spec: LinearSpec): Storage {

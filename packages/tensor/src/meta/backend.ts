@@ -99,6 +99,9 @@ export class MetaBackend implements Backend {
   adam(_p: Storage, _g: Storage, _m: Storage, _v: Storage, numel: number, _h: AdamHyper): readonly [Storage, Storage, Storage] {
     return [this.make(numel), this.make(numel), this.make(numel)]
   }
+  adamMany(tensors: ReadonlyArray<readonly [Storage, Storage, Storage, Storage, number]>, hyper: AdamHyper): ReadonlyArray<readonly [Storage, Storage, Storage]> {
+    return tensors.map(([p, g, m, v, n]) => this.adam(p, g, m, v, n, hyper))
+  }
   linear(_x: Storage, _w: Storage, _b: Storage | undefined, spec: LinearSpec): Storage {
     return this.make(spec.rows * spec.outFeatures)
   }
