@@ -8,9 +8,9 @@
 import type { DimText, ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { Device, add, addScalar, batchNormEval, batchNormTrain, detach, div, fromHostSync, mul, sqrt, sub } from "@effect-nn/tensor"
+import { Device, add, addScalar, batchNormEval, batchNormTrain, detach, div, mul, sqrt, sub } from "@effect-nn/tensor"
 import { Effect } from "effect"
-import { ConfigError, pythonBoolRepr, pythonFloatRepr } from "./errors.ts"
+import { batchNormConfig, batchNormState } from "./batchnorm-config.ts"
 import { leaf } from "./leaf.ts"
 import type { Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
 
@@ -109,9 +109,6 @@ export interface BatchNorm1d<C extends number, A extends boolean = true, T exten
 type LooseParams = Partial<BatchNorm1dParams<number>>
 type LooseBuffers = Partial<BatchNorm1dBuffers<number>>
 
-const refuse = (argument: string, expected: string, value: unknown): never => {
-  throw new ConfigError({ module: "BatchNorm1d", argument, expected, value })
-}
 
 /**
  * `BatchNorm1d(numFeatures, { eps = 1e-5, momentum = 0.1, affine = true,
@@ -147,36 +144,16 @@ export const BatchNorm1d = <const C extends number, const A extends boolean = tr
   numFeatures: C,
   options: BatchNorm1dOptions<A, T> = {}
 ): BatchNorm1d<C, A, T> => {
-  if (!(Number.isInteger(numFeatures) && numFeatures > 0)) refuse("numFeatures", "a positive integer", numFeatures)
-  const eps = options.eps ?? 1e-5
-  const momentum = options.momentum ?? 0.1
-  if (!(Number.isFinite(eps) && eps >= 0)) refuse("eps", "a finite number ≥ 0", eps)
-  if (!(momentum >= 0 && momentum <= 1)) refuse("momentum", "a number in [0, 1]", momentum)
-  const affine = options.affine ?? true
-  const trackRunningStats = options.trackRunningStats ?? true
+  const { eps, momentum, affine, trackRunningStats, label } = batchNormConfig("BatchNorm1d", numFeatures, options)
   const c: number = numFeatures
-  const label = `BatchNorm1d(${c}, eps=${pythonFloatRepr(eps)}, momentum=${pythonFloatRepr(momentum)}, affine=${pythonBoolRepr(affine)}, track_running_stats=${pythonBoolRepr(trackRunningStats)})`
 
   type P = BatchNorm1dParamsFor<C, A>
   type B = BatchNorm1dBuffersFor<C, T>
 
   const init = Effect.gen(function*() {
     const device = yield* Device
-    return yield* Effect.sync(() => {
-      const features = [numFeatures] as const
-      const params: LooseParams = affine
-        ? { weight: fromHostSync(device, features, new Float32Array(c).fill(1)), bias: fromHostSync(device, features, new Float32Array(c)) }
-        : {}
-      const buffers: LooseBuffers = trackRunningStats
-        ? {
-          running_mean: fromHostSync(device, features, new Float32Array(c)),
-          running_var: fromHostSync(device, features, new Float32Array(c).fill(1)),
-          num_batches_tracked: fromHostSync(device, [], [0], "int32")
-        }
-        : {}
-      // The flags chose the entries at run time exactly as P and B choose them in the types.
-      return { params, buffers } as Model<P, B>
-    })
+    // The flags choose the entries at run time exactly as P and B choose them in the types.
+    return yield* Effect.sync(() => batchNormState(device, c, { eps, momentum, affine, trackRunningStats, label }) as unknown as Model<P, B>)
   })
 
   const apply = (ctx: RunContext, model: Model<P, B>, x: Tensor<unknown>, path: Path): Ran<B> => {

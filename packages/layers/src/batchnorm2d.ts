@@ -11,11 +11,11 @@
 import type { DimText, ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { Device, add, addScalar, addScalarInt, detach, div, fromHostSync, mul, reshape, scale, sqrt, square, sub, sumAxis } from "@effect-nn/tensor"
+import { Device, add, addScalar, addScalarInt, detach, div, mul, reshape, scale, sqrt, square, sub, sumAxis } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import type { SpatialText } from "./conv2d.ts"
 import type { BatchNorm1dBuffers, BatchNorm1dBuffersFor, BatchNorm1dOptions, BatchNorm1dParams, BatchNorm1dParamsFor } from "./batchnorm1d.ts"
-import { ConfigError, pythonBoolRepr, pythonFloatRepr } from "./errors.ts"
+import { batchNormConfig, batchNormState } from "./batchnorm-config.ts"
 import { leaf } from "./leaf.ts"
 import type { Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
 
@@ -60,9 +60,6 @@ export interface BatchNorm2d<C extends number, A extends boolean = true, T exten
 type LooseParams = Partial<BatchNorm1dParams<number>>
 type LooseBuffers = Partial<BatchNorm1dBuffers<number>>
 
-const refuse = (argument: string, expected: string, value: unknown): never => {
-  throw new ConfigError({ module: "BatchNorm2d", argument, expected, value })
-}
 
 /**
  * `BatchNorm2d(numFeatures, { eps = 1e-5, momentum = 0.1, affine = true,
@@ -94,35 +91,16 @@ export const BatchNorm2d = <const C extends number, const A extends boolean = tr
   numFeatures: C,
   options: BatchNorm1dOptions<A, T> = {}
 ): BatchNorm2d<C, A, T> => {
-  if (!(Number.isInteger(numFeatures) && numFeatures > 0)) refuse("numFeatures", "a positive integer", numFeatures)
-  const eps = options.eps ?? 1e-5
-  const momentum = options.momentum ?? 0.1
-  if (!(Number.isFinite(eps) && eps >= 0)) refuse("eps", "a finite number ≥ 0", eps)
-  if (!(momentum >= 0 && momentum <= 1)) refuse("momentum", "a number in [0, 1]", momentum)
-  const affine = options.affine ?? true
-  const trackRunningStats = options.trackRunningStats ?? true
+  const { eps, momentum, affine, trackRunningStats, label } = batchNormConfig("BatchNorm2d", numFeatures, options)
   const c: number = numFeatures
-  const label = `BatchNorm2d(${c}, eps=${pythonFloatRepr(eps)}, momentum=${pythonFloatRepr(momentum)}, affine=${pythonBoolRepr(affine)}, track_running_stats=${pythonBoolRepr(trackRunningStats)})`
 
   type P = BatchNorm1dParamsFor<C, A>
   type B = BatchNorm1dBuffersFor<C, T>
 
   const init = Effect.gen(function*() {
     const device = yield* Device
-    return yield* Effect.sync(() => {
-      const features = [numFeatures] as const
-      const params: LooseParams = affine
-        ? { weight: fromHostSync(device, features, new Float32Array(c).fill(1)), bias: fromHostSync(device, features, new Float32Array(c)) }
-        : {}
-      const buffers: LooseBuffers = trackRunningStats
-        ? {
-          running_mean: fromHostSync(device, features, new Float32Array(c)),
-          running_var: fromHostSync(device, features, new Float32Array(c).fill(1)),
-          num_batches_tracked: fromHostSync(device, [], [0], "int32")
-        }
-        : {}
-      return { params, buffers } as Model<P, B>
-    })
+    // The flags choose the entries at run time exactly as P and B choose them in the types.
+    return yield* Effect.sync(() => batchNormState(device, c, { eps, momentum, affine, trackRunningStats, label }) as unknown as Model<P, B>)
   })
 
   const checkShape = (where: string, dims: ReadonlyArray<number>): void => {
