@@ -50,7 +50,7 @@ describe("linear", () => {
 
 describe("matmulRowSums", () => {
   for (const variant of ["subgroup", "tiled"] as const) {
-    for (const [m, k, n] of [[1, 1, 1], [128, 64, 784], [10, 64, 128], [33, 17, 65], [7, 3, 1]] as const) {
+    for (const [m, k, n] of [[1, 1, 1], [128, 64, 784], [10, 64, 128], [33, 17, 65], [7, 3, 1], [20, 8, 40], [4, 12, 5]] as const) {
       it(`${variant}: ${m}×${k}×${n}, all transposes`, async () => {
         const g = gpus.get(variant)!
         const [ga, ca] = both(g, cpu, uniform(m * k, -1, 1, m + k))

@@ -23,7 +23,12 @@ const shapes: ReadonlyArray<readonly [number, number, number]> = [
   [127, 785, 3],
   [785, 3, 127],
   [33, 17, 65],
-  [17, 1, 40]
+  [17, 1, 40],
+  // m % 4 = 0 and k % 4 = 0 but m not a multiple of the 16-row subgroup block: the vec4 row
+  // quads of a transposed A are clamped at the edge (and 4 rows: a single quad).
+  [20, 8, 40],
+  [4, 12, 5],
+  [36, 6, 9]
 ]
 const transposes: ReadonlyArray<readonly [boolean, boolean]> = [[false, false], [true, false], [false, true], [true, true]]
 

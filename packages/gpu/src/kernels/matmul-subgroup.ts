@@ -10,7 +10,10 @@
  * B is read in one of three modes (`BMode`): 4 scalars per step; one vec4 along n (B not
  * transposed, n % 4 = 0); or, when B is transposed and k % 4 = 0, one vec4 along k per
  * column every 4 steps, transposed in registers (x·Wᵀ, the forward pass of a linear
- * layer, went from 17 to 30 GFLOP/s with it). Requires `subgroups` with size exactly 8.
+ * layer, went from 17 to 30 GFLOP/s with it). A is read (`AMode`) as 2 scalars per step, or,
+ * when A is not transposed and k % 4 = 0, as one vec4 along k per row every 4 steps:
+ * lavapipe's cost is per load instruction a lane issues (each is a loop over the lanes
+ * with bounds checks), whatever its width. Requires `subgroups` with size exactly 8.
  */
 import type { KernelSpec } from "../pipelines.ts"
 import { type Epilogue, epilogueBindings, epilogueKey, noEpilogue } from "./epilogue.ts"
@@ -20,6 +23,20 @@ export const subgroupWidth = 8
 
 /** How a lane reads its 4 columns of op(B) (see the module comment). */
 export type BMode = "scalar" | "vecN" | "vecK"
+
+/**
+ * How a lane reads its rows of op(A): one scalar per row and step; a vec4 along k every 4
+ * steps (A not transposed, k % 4 = 0); or, when A is transposed ([k, m] in memory, m % 4 = 0,
+ * k % 4 = 0), a vec4 of 4 consecutive rows: lanes 0–3 read the subgroup's 16 rows at
+ * steps p and p + 2, lanes 4–7 at p + 1 and p + 3 (2 loads per lane every 4 steps).
+ */
+export type AMode = "scalar" | "vecK" | "vecM"
+
+/** The load modes of one kernel variant. */
+export interface SubgroupLoadModes {
+  readonly a: AMode
+  readonly b: BMode
+}
 
 /** Shape of the subgroup kernel's workgroup. */
 export interface SubgroupMatmulConfig {
@@ -46,34 +63,87 @@ export const subgroupTileN = (c: SubgroupMatmulConfig = subgroupMatmulConfig): n
 
 const specs = new Map<string, KernelSpec>()
 
-/** WGSL statements of one step of k at `p`, given how `b${tag}` is loaded (and the row sums of A when `rowSums`). */
-const step = (p: string, tag: string, aStride: string, loadB: string, rowSums: boolean): Array<string> => {
-  const lines: Array<string> = []
-  for (let r = 0; r < rowsPerLane; r++) lines.push(`let x${r}${tag} = A[ra${r} + (${p}) * ${aStride}];`)
-  if (rowSums) for (let r = 0; r < rowsPerLane; r++) lines.push(`rs${r} += x${r}${tag};`)
-  lines.push(`let b${tag} = ${loadB};`)
-  for (let i = 0; i < rowsPerSubgroup; i++) {
-    lines.push(`acc${i} += subgroupBroadcast(x${i % rowsPerLane}${tag}, ${Math.floor(i / rowsPerLane)}u) * b${tag};`)
+/** What one loop over k needs to know to emit its body. */
+interface IterationModes {
+  readonly aVec: boolean
+  readonly aVecM: boolean
+  readonly bVecK: boolean
+  readonly bMode: BMode
+  readonly transB: boolean
+  readonly aStride: string
+  readonly rowSums: boolean
+}
+
+/**
+ * WGSL of a loop over k from `from` to `end` taking `group` steps per iteration: the
+ * iteration's loads first, then the FMAs row by row, so that each accumulator is updated
+ * `group` times in a row (lavapipe then keeps it in registers across them instead of a
+ * masked load/store per update; the summation order over k is unchanged).
+ */
+const iteration = (group: number, end: string, from: string, m: IterationModes): Array<string> => {
+  const lines = [`for (var p = ${from}; p < ${end}; p += ${group}u) {`]
+  if (m.aVec) for (let r = 0; r < rowsPerLane; r++) lines.push(`  let xa${r} = A[ra${r} + p / 4u];`)
+  if (m.aVecM) for (let h = 0; h < 2; h++) lines.push(`  let xm${h} = A[(p + ${2 * h}u + ah) * (u.m / 4u) + rq];`)
+  if (m.bVecK) for (let j = 0; j < 4; j++) lines.push(`  let v${j} = B[ck${j} + p / 4u];`)
+  const at = (s: number): string => (s === 0 ? "p" : `p + ${s}u`)
+  for (let s = 0; s < group; s++) {
+    const c = "xyzw"[s]!
+    if (!m.aVec && !m.aVecM) for (let r = 0; r < rowsPerLane; r++) lines.push(`  let x${r}_${s} = A[ra${r} + (${at(s)}) * ${m.aStride}];`)
+    const loadB = m.bVecK
+      ? `vec4<f32>(v0.${c}, v1.${c}, v2.${c}, v3.${c})`
+      : m.bMode === "vecN"
+        ? `B[(${at(s)}) * (u.n / 4u) + min(col0, u.n - 4u) / 4u]`
+        : m.transB
+          ? `vec4<f32>(B[cb0 + ${at(s)}], B[cb1 + ${at(s)}], B[cb2 + ${at(s)}], B[cb3 + ${at(s)}])`
+          : `vec4<f32>(B[cb0 + (${at(s)}) * u.n], B[cb1 + (${at(s)}) * u.n], B[cb2 + (${at(s)}) * u.n], B[cb3 + (${at(s)}) * u.n])`
+    lines.push(`  let b${s} = ${loadB};`)
   }
+  const aValue = (r: number, s: number): string => (m.aVec ? `xa${r}.${"xyzw"[s]!}` : `x${r}_${s}`)
+  if (m.rowSums && m.aVecM) lines.push("  rsm += xm0 + xm1;")
+  else if (m.rowSums) for (let r = 0; r < rowsPerLane; r++) for (let s = 0; s < group; s++) lines.push(`  rs${r} += ${aValue(r, s)};`)
+  if (m.aVecM) {
+    // Rows 4Q..4Q+3 at step s come from lane (s % 2)·4 + Q, load s / 2.
+    for (let q = 0; q < rowsPerSubgroup / 4; q++) {
+      for (let s = 0; s < 4; s++) lines.push(`  let t${q}_${s} = subgroupBroadcast(xm${s >> 1}, ${(s & 1) * 4 + q}u);`)
+      for (let i = 4 * q; i < 4 * q + 4; i++) for (let s = 0; s < 4; s++) lines.push(`  acc${i} += t${q}_${s}.${"xyzw"[i & 3]!} * b${s};`)
+    }
+    lines.push("}")
+    return lines
+  }
+  for (let i = 0; i < rowsPerSubgroup; i++) {
+    const r = i % rowsPerLane
+    const from = `${Math.floor(i / rowsPerLane)}u`
+    if (m.aVec) {
+      lines.push(`  let a${i} = subgroupBroadcast(xa${r}, ${from});`)
+      for (let s = 0; s < group; s++) lines.push(`  acc${i} += a${i}.${"xyzw"[s]!} * b${s};`)
+    } else {
+      for (let s = 0; s < group; s++) lines.push(`  acc${i} += subgroupBroadcast(x${r}_${s}, ${from}) * b${s};`)
+    }
+  }
+  lines.push("}")
   return lines
 }
 
 /**
- * WGSL of the subgroup variant for the given transposes, B mode and epilogue (see
- * `epilogue.ts`). The caller checks the mode's condition ("vecN": !transB and n % 4 = 0;
- * "vecK": transB and k % 4 = 0). Uniform words: m, k, n, tilesN, tilesM.
+ * WGSL of the subgroup variant for the given transposes, load modes and epilogue (see
+ * `epilogue.ts`). The caller checks the modes' conditions (B "vecN": !transB and n % 4 = 0;
+ * B "vecK": transB and k % 4 = 0; A "vecK": !transA and k % 4 = 0). Uniform words: m, k, n,
+ * tilesN, tilesM.
  */
-export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMode, config: SubgroupMatmulConfig = subgroupMatmulConfig, epilogue: Epilogue = noEpilogue): KernelSpec => {
+export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: SubgroupLoadModes, config: SubgroupMatmulConfig = subgroupMatmulConfig, epilogue: Epilogue = noEpilogue): KernelSpec => {
   const { subgroupRows, subgroupCols } = config
-  const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${bMode}:${subgroupRows}x${subgroupCols}${epilogueKey(epilogue)}`
+  const { a: aMode, b: bMode } = modes
+  const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${aMode}:${bMode}:${subgroupRows}x${subgroupCols}${epilogueKey(epilogue)}`
   let spec = specs.get(key)
   if (spec === undefined) {
-    // op(A)[row, p] = A[ra + p * aStride]; ra is clamped to the last row.
+    const aVec = aMode === "vecK"
+    const aVecM = aMode === "vecM"
+    // op(A)[row, p] = A[ra + p * aStride] (in vec4 units along k when aVec); ra is clamped to the last row.
     const aStride = transA ? "u.m" : "1u"
     const setup: Array<string> = []
     for (let r = 0; r < rowsPerLane; r++) {
       const row = `min(row0 + ${rowsPerLane}u * lane + ${r}u, u.m - 1u)`
-      setup.push(`let ra${r} = ${transA ? row : `${row} * u.k`};`)
+      setup.push(`let ra${r} = ${transA ? row : `${row} * ${aVec ? "(u.k / 4u)" : "u.k"}`};`)
     }
     // Column j of this lane, clamped to the last column: op(B)[p, col j] = B[cb_j + p * bStride].
     for (let j = 0; j < 4; j++) {
@@ -82,28 +152,27 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMod
     }
     for (let i = 0; i < rowsPerSubgroup; i++) setup.push(`var acc${i} = vec4<f32>(0.0);`)
     if (epilogue.rowSums) for (let r = 0; r < rowsPerLane; r++) setup.push(`var rs${r} = 0.0;`)
-    let loop: Array<string>
-    if (bMode === "vecK") {
-      // Every 4 steps: one vec4 (4 consecutive k) per column, transposed in registers.
-      for (let j = 0; j < 4; j++) setup.push(`let ck${j} = cb${j} / 4u;`)
-      loop = ["for (var p = 0u; p < u.k; p += 4u) {"]
-      for (let j = 0; j < 4; j++) loop.push(`  let v${j} = B[ck${j} + p / 4u];`)
-      for (let s = 0; s < 4; s++) {
-        const c = "xyzw"[s]!
-        loop.push(...step(`p + ${s}u`, `_${s}`, aStride, `vec4<f32>(v0.${c}, v1.${c}, v2.${c}, v3.${c})`, epilogue.rowSums).map((l) => `  ${l}`))
-      }
-      loop.push("}")
-    } else {
-      const loadB = bMode === "vecN"
-        ? "B[p * (u.n / 4u) + min(col0, u.n - 4u) / 4u]"
-        : transB
-          ? "vec4<f32>(B[cb0 + p], B[cb1 + p], B[cb2 + p], B[cb3 + p])"
-          : "vec4<f32>(B[cb0 + p * u.n], B[cb1 + p * u.n], B[cb2 + p * u.n], B[cb3 + p * u.n])"
-      loop = ["for (var p = 0u; p < u.k; p++) {", ...step("p", "", aStride, loadB, epilogue.rowSums).map((l) => `  ${l}`), "}"]
+    if (aVecM) {
+      // This lane's quad of rows (clamped to the last full quad) and which steps it loads.
+      setup.push("let rq = min(row0 + 4u * (lane % 4u), u.m - 4u) / 4u;", "let ah = lane / 4u;")
+      if (epilogue.rowSums) setup.push("var rsm = vec4<f32>(0.0);")
     }
+    if (bMode === "vecK") for (let j = 0; j < 4; j++) setup.push(`let ck${j} = cb${j} / 4u;`)
+    // Steps of k per loop iteration: 4, with vec4 loads along k where the modes allow (then
+    // k % 4 = 0), else scalar steps and a tail loop for the last k % 4.
+    const vecK = aVec || aVecM || bMode === "vecK"
+    const loop = [
+      ...iteration(4, vecK ? "u.k" : "(u.k & ~3u)", "0u", { aVec, aVecM, bVecK: bMode === "vecK", bMode, transB, aStride, rowSums: epilogue.rowSums }),
+      ...(vecK ? [] : iteration(1, "u.k", "(u.k & ~3u)", { aVec: false, aVecM: false, bVecK: false, bMode, transB, aStride, rowSums: epilogue.rowSums }))
+    ]
     const store: Array<string> = []
     if (epilogue.bias) store.push("let bias4 = loadBias(col0);")
     for (let i = 0; i < rowsPerSubgroup; i++) store.push(`if (row0 + ${i}u < u.m) { store(row0 + ${i}u, col0, acc${i}${epilogue.bias ? " + bias4" : ""}); }`)
+    if (epilogue.rowSums && aVecM) {
+      // Lane l's rows 2l, 2l+1 lie in quad l / 2, summed by lanes l / 2 (even steps) and l / 2 + 4 (odd).
+      store.push("let rsq = subgroupShuffle(rsm, lane / 2u) + subgroupShuffle(rsm, lane / 2u + 4u);")
+      for (let r = 0; r < rowsPerLane; r++) store.push(`rs${r} = rsq[(${rowsPerLane}u * lane + ${r}u) % 4u];`)
+    }
     if (epilogue.rowSums) {
       // The subgroups of the first column block of C write the row sums of their rows.
       store.push(`if (col0 == lane * 4u) {`)
@@ -119,7 +188,7 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, bMode: BMod
 enable subgroups;
 struct Params { m: u32, k: u32, n: u32, tilesN: u32, tilesM: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<${aVec || aVecM ? "vec4<f32>" : "f32"}>;
 @group(0) @binding(2) var<storage, read> B: array<${bMode === "scalar" ? "f32" : "vec4<f32>"}>;
 ${bindings.declarations}
 ${bindings.storeFn}

@@ -10,16 +10,21 @@ import { grid2d } from "../limits.ts"
 import type { GpuStorage, KernelContext } from "./context.ts"
 import { type Epilogue, noEpilogue } from "./epilogue.ts"
 import { fill } from "./fill.ts"
-import { type BMode, subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
+import { type SubgroupLoadModes, subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
 import { tiledMatmulSpec, tiledTile } from "./matmul-tiled.ts"
 
 /**
- * How the subgroup kernel reads B for a geometry: vec4 loads along its contiguous,
- * 16-byte aligned axis (along n when not transposed and n % 4 = 0, along k when
- * transposed and k % 4 = 0), scalar loads otherwise. (vec4 loads of A measured no gain.)
+ * How the subgroup kernel reads its operands for a geometry. B: vec4 loads along its
+ * contiguous, 16-byte aligned axis (along n when not transposed and n % 4 = 0, along k
+ * when transposed and k % 4 = 0), scalar loads otherwise. A: vec4 loads along k when A is
+ * not transposed and k % 4 = 0, vec4 loads along m when A is transposed and m % 4 = 0 and
+ * k % 4 = 0 (lavapipe pays per load instruction a lane issues, whatever its width), scalar
+ * loads otherwise.
  */
-export const subgroupBMode = (spec: MatmulSpec): BMode =>
-  spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar"
+export const subgroupLoadModes = (spec: MatmulSpec): SubgroupLoadModes => ({
+  a: spec.k % 4 !== 0 ? "scalar" : !spec.transA ? "vecK" : spec.m % 4 === 0 ? "vecM" : "scalar",
+  b: spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar"
+})
 
 /** C = op(A)·op(B) with the context's matmul variant. */
 export const matmul = (ctx: KernelContext, a: Storage, b: Storage, spec: MatmulSpec): GpuStorage => {
@@ -51,7 +56,7 @@ export const encodeMatmul = (
   const tileN = sub ? subgroupTileN() : tiledTile
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
-  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupBMode(spec), undefined, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
+  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupLoadModes(spec), undefined, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
   ctx.dispatch(kernel, [a, b, ...extra, ...outputs], grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, m)
     u.u32(1, k)
