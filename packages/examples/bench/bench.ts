@@ -22,7 +22,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { loadMnist } from "@effect-nn/data"
-import { WebGpu } from "@effect-nn/gpu"
+import { WebGpu, WebGpuBackend } from "@effect-nn/gpu"
 import { Device, Rng } from "@effect-nn/tensor"
 import { Effect, Layer } from "effect"
 import type { MatmulResult, NetworkName, NetworkResult, StepResult } from "./measure.ts"
@@ -93,6 +93,8 @@ const pytorchReference = (): Partial<Record<NetworkName, { readonly accuracy: nu
 
 interface EffectNnResults {
   readonly device: string
+  /** Workgroup shape of the subgroup matmul chosen by the autotune (absent for other kernels). */
+  readonly matmulWorkgroup?: { readonly subgroupRows: number; readonly subgroupCols: number }
   readonly matmul: ReadonlyArray<MatmulResult>
   readonly training: ReadonlyArray<NetworkResult>
   readonly steps: ReadonlyArray<StepResult>
@@ -100,8 +102,9 @@ interface EffectNnResults {
 
 const effectNn = (Effect.gen(function*() {
   const device = yield* Device
-  const variant = (device.backend as Partial<{ matmulVariant: string }>).matmulVariant
-  log(`bench: effect-nn on ${device.backend.description}${variant === undefined ? "" : `, ${variant} matmul kernel`}`)
+  const gpu = device.backend instanceof WebGpuBackend ? device.backend : undefined
+  const tuned = gpu?.matmulVariant === "subgroup" ? `, workgroups of ${gpu.matmulConfig.subgroupRows}×${gpu.matmulConfig.subgroupCols} subgroups (autotune)` : ""
+  log(`bench: effect-nn on ${device.backend.description}${gpu === undefined ? "" : `, ${gpu.matmulVariant} matmul kernel${tuned}`}`)
   log(`bench: matmul ${sizes.join(", ")}`)
   const matmul = yield* benchMatmul(sizes)
   const train = yield* loadMnist("train")
@@ -118,9 +121,9 @@ const effectNn = (Effect.gen(function*() {
       steps.push(yield* benchSteps(n, b, quick ? 1500 : 4000, train))
     }
   }
-  return { device: device.backend.description, matmul, training, steps } satisfies EffectNnResults
+  return { device: device.backend.description, ...(gpu?.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : {}), matmul, training, steps } satisfies EffectNnResults
   // The tutorial networks need at most the Rng (dropout), which is provided here.
-}) as Effect.Effect<EffectNnResults, unknown, Device | Rng>).pipe(Effect.provide(Layer.merge(WebGpu.layer(), Rng.seeded(0))))
+}) as Effect.Effect<EffectNnResults, unknown, Device | Rng>).pipe(Effect.provide(Layer.merge(WebGpu.layer({ autotune: "measure" }), Rng.seeded(0))))
 
 const runPeers = async (): Promise<{ readonly outcomes: ReadonlyArray<PeerOutcome>; readonly error?: string }> => {
   if (peerSelection.length === 0) return { outcomes: [] }

@@ -12,7 +12,8 @@ export const deviceNames = ["webgpu", "cpu"] as const
 export type DeviceName = (typeof deviceNames)[number]
 
 /**
- * A layer for the requested device. WebGPU failures (no adapter, no Vulkan driver) are
+ * A layer for the requested device (WebGPU applies a cached matmul autotune, which
+ * `pnpm bench` measures). WebGPU failures (no adapter, no Vulkan driver) are
  * reported through `warn` and replaced by the CPU device; `actual` receives the name of
  * the device really used.
  */

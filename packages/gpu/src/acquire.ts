@@ -4,6 +4,7 @@
  */
 import { DeviceError } from "@effect-nn/tensor"
 import { Effect } from "effect"
+import { fileStore, tuneMatmul } from "./autotune.ts"
 import { WebGpuBackend } from "./backend.ts"
 import type { MatmulVariant } from "./kernels/context.ts"
 import { subgroupWidth } from "./kernels/matmul-subgroup.ts"
@@ -30,6 +31,15 @@ export interface WebGpuOptions {
   readonly matmulVariant?: MatmulVariant
   /** Time every dispatch by kernel (needs `timestamp-query`; see `WebGpuBackend.profileReport`). */
   readonly profile?: boolean
+  /**
+   * The matmul autotune (see `autotune.ts`): "cached" (default) applies a tuning cached for
+   * this adapter and otherwise keeps the default workgroup shape; "measure" also measures
+   * and caches when no tuning is cached (seconds: one pipeline compile per candidate and
+   * shape; `bench` does it); "off" ignores the cache. Results never depend on it, only speed.
+   */
+  readonly autotune?: "off" | "cached" | "measure"
+  /** Folder of the autotune cache in Node (default `$XDG_CACHE_HOME/effect-nn` or `~/.cache/effect-nn`). */
+  readonly autotuneCacheDir?: string
 }
 
 /** The `webgpu` package's exports, as far as this module uses them. */
@@ -109,7 +119,17 @@ export const acquireFrom = async (gpu: GPU, where: "browser" | "node", options: 
 
 const acquire = async (options: WebGpuOptions): Promise<WebGpuBackend> => {
   const inBrowser = browserGpu()
-  return inBrowser !== undefined ? acquireFrom(inBrowser, "browser", options) : acquireFrom(await loadNodeGpu(), "node", options)
+  const backend = inBrowser !== undefined ? await acquireFrom(inBrowser, "browser", options) : await acquireFrom(await loadNodeGpu(), "node", options)
+  const autotune = options.autotune ?? "cached"
+  if (autotune !== "off") {
+    try {
+      await tuneMatmul(backend, await fileStore(options.autotuneCacheDir), autotune === "measure")
+    } catch (cause) {
+      backend.destroy()
+      throw cause
+    }
+  }
+  return backend
 }
 
 /**

@@ -39,6 +39,7 @@ import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from "./kernels/con
 import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./kernels/pool2d.ts"
 import type { LstmSequenceSpec } from "@effect-nn/tensor"
 import { lstmSequence, lstmSequenceBackward } from "./kernels/lstm.ts"
+import { type SubgroupMatmulConfig, subgroupMatmulConfig } from "./kernels/matmul-subgroup.ts"
 import { checkBindingSize, elementBytes } from "./limits.ts"
 import { Pacer, settleQuietly } from "./pacing.ts"
 import { type KernelTime, Profiler } from "./profile.ts"
@@ -139,6 +140,7 @@ export class WebGpuBackend implements Backend, KernelContext {
   readonly maxWorkgroupsPerDimension: number
   readonly subgroups: boolean
   readonly matmulVariant: MatmulVariant
+  private subgroupConfig: SubgroupMatmulConfig = subgroupMatmulConfig
   private readonly counters = new MemoryCounters()
   private readonly storages: BufferPool
   private readonly staging: BufferPool
@@ -279,6 +281,16 @@ export class WebGpuBackend implements Backend, KernelContext {
     if (this.destroyed) return
     this.settle()
     this.batches.submit()
+  }
+
+  /** Workgroup shape of the subgroup matmul (chosen by `autotune.ts`; results do not depend on it). */
+  get matmulConfig(): SubgroupMatmulConfig {
+    return this.subgroupConfig
+  }
+
+  /** Selects the subgroup matmul's workgroup shape for the matmuls encoded from now on. */
+  useMatmulConfig(config: SubgroupMatmulConfig): void {
+    this.subgroupConfig = config
   }
 
   stats(): WebGpuStats {

@@ -6,6 +6,7 @@
  */
 import type { DType, Storage } from "@effect-nn/tensor"
 import type { KernelSpec } from "../pipelines.ts"
+import type { SubgroupMatmulConfig } from "./matmul-subgroup.ts"
 import type { PooledBuffer } from "../pool.ts"
 import type { UniformWriter } from "../uniforms.ts"
 
@@ -21,6 +22,8 @@ export type MatmulVariant = "subgroup" | "tiled"
 export interface KernelContext {
   /** The matmul kernel this device uses. */
   readonly matmulVariant: MatmulVariant
+  /** Workgroup shape of the subgroup matmul (see `autotune.ts`). */
+  readonly matmulConfig: SubgroupMatmulConfig
   /** `maxComputeWorkgroupsPerDimension` of the device. */
   readonly maxWorkgroupsPerDimension: number
   /** True when the device has the `subgroups` feature. */

@@ -52,11 +52,11 @@ export const encodeMatmul = (
   const { m, k, n, transA, transB } = spec
   if (m === 0 || n === 0) return
   const sub = ctx.matmulVariant === "subgroup"
-  const tileM = sub ? subgroupTileM() : tiledTile
-  const tileN = sub ? subgroupTileN() : tiledTile
+  const tileM = sub ? subgroupTileM(ctx.matmulConfig) : tiledTile
+  const tileN = sub ? subgroupTileN(ctx.matmulConfig) : tiledTile
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
-  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupLoadModes(spec), undefined, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
+  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupLoadModes(spec), ctx.matmulConfig, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
   ctx.dispatch(kernel, [a, b, ...extra, ...outputs], grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, m)
     u.u32(1, k)

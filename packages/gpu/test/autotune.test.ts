@@ -1,0 +1,121 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { adapterKey, candidateConfigs, fileStore, forgetTunings, measureMatmulConfigs, tuneMatmul, type TuneStore } from "../src/autotune.ts"
+import type { WebGpuBackend } from "../src/index.ts"
+import { makeGpu, uniform } from "./helpers.ts"
+
+let gpu: WebGpuBackend
+beforeAll(async () => {
+  gpu = await makeGpu({ autotune: "off" })
+})
+afterAll(() => gpu.destroy())
+
+/** A store in memory that counts its writes. */
+const memoryStore = (initial?: string): TuneStore & { text: string | undefined; writes: number } => {
+  const store = {
+    text: initial,
+    writes: 0,
+    read: async () => store.text,
+    write: async (text: string) => {
+      store.text = text
+      store.writes++
+    }
+  }
+  return store
+}
+
+describe("matmul autotune", () => {
+  it("offers only workgroup shapes within maxComputeInvocationsPerWorkgroup", () => {
+    expect(candidateConfigs(256).map((c) => `${c.subgroupRows}x${c.subgroupCols}`)).toEqual(["1x1", "1x2", "2x1", "2x2", "2x4", "4x2", "4x4"])
+    expect(candidateConfigs(32).map((c) => `${c.subgroupRows}x${c.subgroupCols}`)).toEqual(["1x1", "1x2", "2x1", "2x2"])
+    expect(candidateConfigs(8)).toHaveLength(1)
+  })
+
+  it("every candidate gives bit-identical products (the choice changes speed, never results)", async () => {
+    if (gpu.matmulVariant !== "subgroup") return
+    const specs = [
+      { m: 70, k: 36, n: 100, transA: false, transB: false },
+      { m: 20, k: 8, n: 40, transA: true, transB: false }
+    ]
+    for (const spec of specs) {
+      const a = gpu.upload(uniform(spec.m * spec.k, -1, 1, spec.m))
+      const b = gpu.upload(uniform(spec.k * spec.n, -1, 1, spec.n))
+      const results: Array<Float32Array> = []
+      // Three shapes of workgroup (each a pipeline compile, slow on lavapipe with a cold cache).
+      for (const config of [{ subgroupRows: 1, subgroupCols: 1 }, { subgroupRows: 2, subgroupCols: 4 }, { subgroupRows: 4, subgroupCols: 4 }]) {
+        gpu.useMatmulConfig(config)
+        const c = gpu.matmul(a, b, spec)
+        results.push(await gpu.read(c, "float32") as Float32Array)
+        gpu.release(c)
+      }
+      for (const r of results) expect(Array.from(r)).toEqual(Array.from(results[0]!))
+      gpu.release(a)
+      gpu.release(b)
+    }
+  })
+
+  // Two candidates and one small shape keep the pipeline compiles (the slow part) few.
+  const quick = { candidates: [{ subgroupRows: 1, subgroupCols: 1 }, { subgroupRows: 2, subgroupCols: 2 }], shapes: [{ m: 64, k: 128, n: 64, transA: false, transB: false }], runs: 2 }
+
+  it("measures every candidate, selects the fastest, caches it, and reuses the cache", async () => {
+    if (gpu.matmulVariant !== "subgroup") return
+    forgetTunings()
+    const store = memoryStore()
+    expect(await tuneMatmul(gpu, store, false, quick)).toBeUndefined()
+    expect(store.writes).toBe(0)
+
+    const measured = await tuneMatmul(gpu, store, true, quick)
+    expect(measured?.cached).toBe(false)
+    const candidates = quick.candidates
+    expect(Object.keys(measured!.measuredMs).sort()).toEqual(candidates.map((c) => `${c.subgroupRows}x${c.subgroupCols}`).sort())
+    const fastest = Math.min(...Object.values(measured!.measuredMs))
+    expect(measured!.measuredMs[`${measured!.config.subgroupRows}x${measured!.config.subgroupCols}`]).toBe(fastest)
+    expect(gpu.matmulConfig).toEqual(measured!.config)
+    expect(store.writes).toBe(1)
+    const file = JSON.parse(store.text!)
+    expect(file.adapters[adapterKey(gpu)]).toMatchObject(measured!.config)
+
+    // A new process (memory forgotten) reads the cache instead of measuring.
+    forgetTunings()
+    gpu.useMatmulConfig({ subgroupRows: 1, subgroupCols: 1 })
+    const cached = await tuneMatmul(gpu, store, true, quick)
+    expect(cached).toEqual({ ...measured!, cached: true })
+    expect(gpu.matmulConfig).toEqual(measured!.config)
+    expect(store.writes).toBe(1)
+  }, 60_000)
+
+  it("a malformed or foreign cache counts as none and is replaced", async () => {
+    if (gpu.matmulVariant !== "subgroup") return
+    for (const text of ["{not json", JSON.stringify({ version: 1, adapters: {} }), JSON.stringify({ version: 2, adapters: { [adapterKey(gpu)]: { subgroupRows: 3, subgroupCols: 3, measuredMs: {} } } })]) {
+      forgetTunings()
+      const store = memoryStore(text)
+      expect(await tuneMatmul(gpu, store, false, quick)).toBeUndefined()
+      const t = await tuneMatmul(gpu, store, true, quick)
+      expect(t?.cached).toBe(false)
+      expect(JSON.parse(store.text!).adapters[adapterKey(gpu)]).toMatchObject(t!.config)
+    }
+  }, 60_000)
+
+  it("the file store writes atomically and reads back; a missing file reads as nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "effect-nn-tune-"))
+    try {
+      const store = (await fileStore(join(dir, "nested")))!
+      expect(await store.read()).toBeUndefined()
+      await store.write("{\"a\": 1}")
+      expect(await store.read()).toBe("{\"a\": 1}")
+      expect(await readdir(join(dir, "nested"))).toEqual(["matmul-autotune.json"])
+      expect(await readFile(join(dir, "nested", "matmul-autotune.json"), "utf8")).toBe("{\"a\": 1}")
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("measureMatmulConfigs releases its inputs", async () => {
+    if (gpu.matmulVariant !== "subgroup") return
+    const before = gpu.stats().inUse
+    await measureMatmulConfigs(gpu, quick)
+    expect(gpu.stats().inUse).toBe(before)
+  }, 60_000)
+})
