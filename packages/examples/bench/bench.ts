@@ -1,7 +1,8 @@
 /**
  * `bench` — effect-nn against the JavaScript peers on the same device, from one run:
  *
- * - matmul GFLOP/s at 256/512/1024/2048 (issue + read back, the peers' method);
+ * - matmul GFLOP/s at 256/512/1024/2048 (issue + read back, the peers' method), effect-nn's
+ *   runs taken just before and just after the peers' and pooled (see `main`);
  * - one epoch of ShallowMLP, DeepMLP and ResidualNetwork on MNIST (batch 64, Adam 1e-3)
  *   through the general API (modules, autodiff, optimiser, the training loop): seconds,
  *   samples/s, process CPU time next to wall time (main thread vs the software GPU's
@@ -26,7 +27,7 @@ import { WebGpu, WebGpuBackend } from "@effect-nn/gpu"
 import { Device, Rng } from "@effect-nn/tensor"
 import { Effect, Layer } from "effect"
 import type { MatmulResult, NetworkName, NetworkResult, StepResult } from "./measure.ts"
-import { benchMatmul, benchSteps, benchTraining } from "./measure.ts"
+import { benchMatmul, benchSteps, benchTraining, mergeMatmul } from "./measure.ts"
 import type { PeerOutcome } from "./peers.ts"
 import { defaultPeers, peerCatalog, preparePeers, runPeer } from "./peers.ts"
 
@@ -95,18 +96,36 @@ interface EffectNnResults {
   readonly device: string
   /** Workgroup shape of the subgroup matmul chosen by the autotune (absent for other kernels). */
   readonly matmulWorkgroup?: { readonly subgroupRows: number; readonly subgroupCols: number }
+  /** All timed runs of both passes together (the figures the tables and ratios use). */
   readonly matmul: ReadonlyArray<MatmulResult>
+  /** The pass just before the peers' matmuls, and the one just after them (when they ran). */
+  readonly matmulPasses: ReadonlyArray<ReadonlyArray<MatmulResult>>
   readonly training: ReadonlyArray<NetworkResult>
   readonly steps: ReadonlyArray<StepResult>
 }
 
-const effectNn = (Effect.gen(function*() {
+/** The device layer of every effect-nn pass: WebGPU, the matmul autotune measured once and cached. */
+const gpuLayer = Layer.merge(WebGpu.layer({ autotune: "measure" }), Rng.seeded(0))
+
+/** The device's description, its matmul kernel and (subgroup kernel) the autotuned workgroup shape. */
+const effectNnDevice = Effect.gen(function*() {
   const device = yield* Device
   const gpu = device.backend instanceof WebGpuBackend ? device.backend : undefined
   const tuned = gpu?.matmulVariant === "subgroup" ? `, workgroups of ${gpu.matmulConfig.subgroupRows}×${gpu.matmulConfig.subgroupCols} subgroups (autotune)` : ""
   log(`bench: effect-nn on ${device.backend.description}${gpu === undefined ? "" : `, ${gpu.matmulVariant} matmul kernel${tuned}`}`)
-  log(`bench: matmul ${sizes.join(", ")}`)
-  const matmul = yield* benchMatmul(sizes)
+  return { device: device.backend.description, ...(gpu?.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : {}) }
+})
+
+/** One pass of effect-nn's square matmuls. */
+const effectNnMatmul = (pass: string) =>
+  Effect.gen(function*() {
+    const about = yield* effectNnDevice
+    log(`bench: matmul ${sizes.join(", ")} (${pass})`)
+    return { about, matmul: yield* benchMatmul(sizes) }
+  }).pipe(Effect.provide(gpuLayer))
+
+/** effect-nn's training epochs and steps. */
+const effectNnTraining = (Effect.gen(function*() {
   const train = yield* loadMnist("train")
   const test = yield* loadMnist("test")
   const training: Array<NetworkResult> = []
@@ -121,21 +140,26 @@ const effectNn = (Effect.gen(function*() {
       steps.push(yield* benchSteps(n, b, quick ? 1500 : 4000, train))
     }
   }
-  return { device: device.backend.description, ...(gpu?.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : {}), matmul, training, steps } satisfies EffectNnResults
+  return { training, steps }
   // The tutorial networks need at most the Rng (dropout), which is provided here.
-}) as Effect.Effect<EffectNnResults, unknown, Device | Rng>).pipe(Effect.provide(Layer.merge(WebGpu.layer({ autotune: "measure" }), Rng.seeded(0))))
+}) as Effect.Effect<{ readonly training: ReadonlyArray<NetworkResult>; readonly steps: ReadonlyArray<StepResult> }, unknown, Device | Rng>).pipe(Effect.provide(gpuLayer))
 
-const runPeers = async (): Promise<{ readonly outcomes: ReadonlyArray<PeerOutcome>; readonly error?: string }> => {
-  if (peerSelection.length === 0) return { outcomes: [] }
+/** When the first peer run started (the peer budget counts from there, across both phases). */
+let peerClock: number | undefined
+
+/** Runs the peer runs of `selection` in order, within what is left of the peer budget. */
+const runPeers = async (selection: ReadonlyArray<string>): Promise<{ readonly outcomes: ReadonlyArray<PeerOutcome>; readonly error?: string }> => {
+  if (selection.length === 0) return { outcomes: [] }
   const catalog = peerCatalog(sizes, peerMaxEpochS)
-  const unknown = peerSelection.filter((p) => !catalog.some((r) => r.name === p))
+  const unknown = selection.filter((p) => !catalog.some((r) => r.name === p))
   if (unknown.length > 0) return { outcomes: [], error: `unknown peer runs: ${unknown.join(", ")} (known: ${catalog.map((r) => r.name).join(", ")})` }
   const dir = join(repo, ".peers")
   const problem = preparePeers(join(repo, "..", "shared", "peers"), dir, log)
   if (problem !== undefined) return { outcomes: [], error: problem }
   const outcomes: Array<PeerOutcome> = []
-  const t0 = performance.now()
-  for (const name of peerSelection) {
+  peerClock ??= performance.now()
+  const t0 = peerClock
+  for (const name of selection) {
     const run = catalog.find((r) => r.name === name)!
     const left = peerBudgetS - (performance.now() - t0) / 1000
     if (left < Math.min(run.expectSeconds, 60)) {
@@ -213,6 +237,9 @@ const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): st
   out.push(`## bench — ${ours.device}, ${new Date().toISOString()}\n`)
   // Matmul
   const mmRows: Array<Array<string>> = [["effect-nn webgpu", ...sizes.map((n) => f(ours.matmul.find((m) => m.n === n)?.gflops.median))]]
+  if (ours.matmulPasses.length > 1) {
+    ours.matmulPasses.forEach((pass, i) => mmRows.push([`… its pass ${i === 0 ? "before" : "after"} the peers`, ...sizes.map((n) => f(pass.find((m) => m.n === n)?.gflops.median))]))
+  }
   for (const p of peerMatmul) mmRows.push([p.label, ...sizes.map((n) => f(p.gflops.get(n)))])
   for (const p of peerMatmul.filter((q) => q.label.endsWith("webgpu"))) {
     mmRows.push([`effect-nn ÷ ${p.label}`, ...sizes.map((n) => {
@@ -221,7 +248,7 @@ const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): st
       return a === undefined || b === undefined ? "—" : `×${f(a / b)}`
     })])
   }
-  out.push("### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back)\n")
+  out.push(`### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back${ours.matmulPasses.length > 1 ? "; effect-nn: the median of its runs just before and just after the peers'" : ""})\n`)
   out.push(table(["implementation", ...sizes.map((n) => `${n}`)], mmRows))
   // Training
   const ref = pytorchReference()
@@ -279,10 +306,23 @@ const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): st
   return out.join("\n")
 }
 
+/**
+ * The order: effect-nn's matmuls, the peers' matmuls, effect-nn's matmuls again (when a peer
+ * matmul ran), then effect-nn's training and the peers' training. The machine's own speed
+ * drifts by tens of percent over minutes, so effect-nn's matmul runs are taken just before
+ * and just after the peers' and pooled: the ratios compare measurements of the same minutes.
+ */
 const main = async (): Promise<void> => {
   const started = performance.now()
-  const ours = await Effect.runPromise(effectNn)
-  const peers = await runPeers()
+  const first = await Effect.runPromise(effectNnMatmul("before the peers' matmuls"))
+  const isMatmulPeer = (name: string): boolean => name.startsWith("mm-")
+  const peersMatmul = await runPeers(peerSelection.filter(isMatmulPeer))
+  const passes = [first.matmul]
+  if (peersMatmul.outcomes.some((o) => o.status === "ok")) passes.push((await Effect.runPromise(effectNnMatmul("after the peers' matmuls"))).matmul)
+  const trained = await Effect.runPromise(effectNnTraining)
+  const peersTraining = peersMatmul.error === undefined ? await runPeers(peerSelection.filter((name) => !isMatmulPeer(name))) : { outcomes: [] }
+  const ours: EffectNnResults = { ...first.about, matmul: mergeMatmul(passes), matmulPasses: passes, ...trained }
+  const peers = { outcomes: [...peersMatmul.outcomes, ...peersTraining.outcomes], error: peersMatmul.error ?? peersTraining.error }
   if (peers.error !== undefined) log(`bench: peers not run: ${peers.error}`)
   const text = report(ours, peers.outcomes)
   process.stdout.write(`${text}\n`)

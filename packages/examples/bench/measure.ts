@@ -83,7 +83,20 @@ export interface MatmulResult {
   readonly n: number
   readonly ms: Spread
   readonly gflops: Spread
+  /** Milliseconds of every timed run. */
+  readonly runsMs: ReadonlyArray<number>
 }
+
+/** The figures of `runsMs` (milliseconds of n×n products). */
+export const matmulFigures = (n: number, runsMs: ReadonlyArray<number>): MatmulResult => {
+  const flop = 2 * n ** 3
+  const ms = spread(runsMs)
+  return { n, ms, gflops: { median: flop / ms.median / 1e6, min: flop / ms.max / 1e6, max: flop / ms.min / 1e6, n: ms.n }, runsMs }
+}
+
+/** One result per size from the runs of several passes together (sizes of the first pass). */
+export const mergeMatmul = (passes: ReadonlyArray<ReadonlyArray<MatmulResult>>): Array<MatmulResult> =>
+  (passes[0] ?? []).map((r) => matmulFigures(r.n, passes.flatMap((p) => p.find((q) => q.n === r.n)?.runsMs ?? [])))
 
 /**
  * Square matmuls on the device as the peers time theirs: 2 warm-up runs, then up to 7
@@ -117,9 +130,7 @@ export const benchMatmul = (sizes: ReadonlyArray<number>, budgetMs = 20_000) =>
       }
       backend.release(a)
       backend.release(b)
-      const flop = 2 * n ** 3
-      const ms = spread(times)
-      results.push({ n, ms, gflops: { median: flop / ms.median / 1e6, min: flop / ms.max / 1e6, max: flop / ms.min / 1e6, n: ms.n } })
+      results.push(matmulFigures(n, times))
     }
     return results
   })
