@@ -18,6 +18,8 @@
  *   pnpm bench [--only-effect-nn] [--peers=default|all|none|name,…] [--peer-budget-s=900]
  *              [--peer-max-epoch-s=30] [--sizes=256,512,1024,2048] [--networks=shallow,deep,residual]
  *              [--epochs=3] [--step-batches=64,1024] [--json=path] [--quick]
+ *
+ * Flags are parsed with `effect/cli` (`--flag=value` or `--flag value`); `--help` lists them.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
@@ -25,7 +27,9 @@ import { fileURLToPath } from "node:url"
 import { loadMnist } from "@effect-nn/data"
 import { WebGpu, WebGpuBackend } from "@effect-nn/gpu"
 import { Device, Rng } from "@effect-nn/tensor"
-import { Effect, Layer } from "effect"
+import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeRuntime, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
+import { Effect, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
 import type { MatmulResult, NetworkName, NetworkResult, StepResult } from "./measure.ts"
 import { benchMatmul, benchSteps, benchTraining, mergeMatmul } from "./measure.ts"
 import type { PeerOutcome } from "./peers.ts"
@@ -36,36 +40,37 @@ if (process.env["XDG_RUNTIME_DIR"] === undefined || process.env["XDG_RUNTIME_DIR
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, "..", "..", "..")
 
-const flag = (name: string): string | undefined => {
-  const hit = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
-  if (hit === undefined) return undefined
-  return hit.includes("=") ? hit.slice(hit.indexOf("=") + 1) : "true"
-}
-const list = (name: string, fallback: string): Array<string> => (flag(name) ?? fallback).split(",").map((s) => s.trim()).filter((s) => s !== "")
-const num = (name: string, fallback: number): number => {
-  const v = flag(name)
-  const n = v === undefined ? fallback : Number(v)
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got ${v}`)
-  return n
+const networkNames: ReadonlyArray<NetworkName> = ["shallow", "deep", "residual"]
+
+/** The run's settings, from the flags (see the header; `--quick` changes the defaults). */
+interface BenchConfig {
+  readonly quick: boolean
+  readonly sizes: ReadonlyArray<number>
+  readonly networks: ReadonlyArray<NetworkName>
+  readonly epochs: number
+  readonly stepBatches: ReadonlyArray<number>
+  readonly peerBudgetS: number
+  readonly peerMaxEpochS: number
+  readonly jsonPath: string
+  /** The peer runs to do, in order (empty with `--only-effect-nn` or `--peers=none`). */
+  readonly peerSelection: ReadonlyArray<string>
 }
 
-const quick = flag("quick") !== undefined
-const onlyEffectNn = flag("only-effect-nn") !== undefined
-const sizes = list("sizes", quick ? "256,512" : "256,512,1024,2048").map(Number)
-const networks = list("networks", quick ? "shallow" : "shallow,deep,residual") as Array<NetworkName>
-const epochs = num("epochs", quick ? 1 : 3)
-const stepBatches = list("step-batches", quick ? "64" : "64,1024").map(Number)
-const peerBudgetS = num("peer-budget-s", 900)
-const peerMaxEpochS = num("peer-max-epoch-s", 30)
-const jsonPath = resolve(flag("json") ?? join(repo, "bench-results", "bench.json"))
-const peerSelection = onlyEffectNn ? [] : (() => {
-  const p = flag("peers") ?? (quick ? "none" : "default")
-  if (p === "none") return []
-  if (p === "default") return defaultPeers
-  if (p === "all") return peerCatalog(sizes, peerMaxEpochS).map((r) => r.name)
-  return p.split(",")
-})()
-for (const n of networks) if (!["shallow", "deep", "residual"].includes(n)) throw new Error(`--networks: unknown network ${n}`)
+/** A comma-separated list's items, trimmed, empty ones dropped. */
+const items = (text: string): Array<string> => text.split(",").map((s) => s.trim()).filter((s) => s !== "")
+const isPositiveInt = (s: string): boolean => /^[0-9]+$/.test(s) && Number(s) > 0
+/** A flag holding a comma-separated list of positive integers (absent: `Option.none()`). */
+const intList = (name: string, description: string) =>
+  Flag.String(name).pipe(
+    Flag.filterMap(
+      (text) => (items(text).length > 0 && items(text).every(isPositiveInt) ? Option.some(items(text).map(Number)) : Option.none()),
+      (text) => `Expected comma-separated positive integers, got ${items(text).filter((s) => !isPositiveInt(s)).map((s) => `"${s}"`).join(", ") || "none"}`
+    ),
+    Flag.withMetavar("n,…"),
+    Flag.withDescription(description),
+    Flag.optional
+  )
+const isNetworkName = (s: string): s is NetworkName => (networkNames as ReadonlyArray<string>).includes(s)
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`)
@@ -117,7 +122,7 @@ const effectNnDevice = Effect.gen(function*() {
 })
 
 /** One pass of effect-nn's square matmuls. */
-const effectNnMatmul = (pass: string) =>
+const effectNnMatmul = ({ sizes }: BenchConfig, pass: string) =>
   Effect.gen(function*() {
     const about = yield* effectNnDevice
     log(`bench: matmul ${sizes.join(", ")} (${pass})`)
@@ -125,7 +130,7 @@ const effectNnMatmul = (pass: string) =>
   }).pipe(Effect.provide(gpuLayer))
 
 /** effect-nn's training epochs and steps. */
-const effectNnTraining = (Effect.gen(function*() {
+const effectNnTraining = ({ networks, epochs, stepBatches, quick }: BenchConfig) => (Effect.gen(function*() {
   const train = yield* loadMnist("train")
   const test = yield* loadMnist("test")
   const training: Array<NetworkResult> = []
@@ -148,7 +153,7 @@ const effectNnTraining = (Effect.gen(function*() {
 let peerClock: number | undefined
 
 /** Runs the peer runs of `selection` in order, within what is left of the peer budget. */
-const runPeers = async (selection: ReadonlyArray<string>): Promise<{ readonly outcomes: ReadonlyArray<PeerOutcome>; readonly error?: string }> => {
+const runPeers = async ({ sizes, peerMaxEpochS, peerBudgetS }: BenchConfig, selection: ReadonlyArray<string>): Promise<{ readonly outcomes: ReadonlyArray<PeerOutcome>; readonly error?: string }> => {
   if (selection.length === 0) return { outcomes: [] }
   const catalog = peerCatalog(sizes, peerMaxEpochS)
   const unknown = selection.filter((p) => !catalog.some((r) => r.name === p))
@@ -208,7 +213,7 @@ interface PeerMnist {
 
 const peerLabel = (r: Record<string, unknown>): string => `${r["lib"] === "jax-js" ? "jax-js" : String(r["lib"])} ${String(r["backend"])}`
 
-const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): string => {
+const report = ({ sizes, networks, stepBatches }: BenchConfig, ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): string => {
   const peerMatmul: Array<PeerMatmul> = []
   const peerMnist: Array<PeerMnist> = []
   for (const o of outcomes) {
@@ -312,19 +317,20 @@ const report = (ours: EffectNnResults, outcomes: ReadonlyArray<PeerOutcome>): st
  * drifts by tens of percent over minutes, so effect-nn's matmul runs are taken just before
  * and just after the peers' and pooled: the ratios compare measurements of the same minutes.
  */
-const main = async (): Promise<void> => {
+const main = async (config: BenchConfig): Promise<void> => {
+  const { sizes, networks, epochs, stepBatches, peerSelection, peerBudgetS, peerMaxEpochS, jsonPath } = config
   const started = performance.now()
-  const first = await Effect.runPromise(effectNnMatmul("before the peers' matmuls"))
+  const first = await Effect.runPromise(effectNnMatmul(config, "before the peers' matmuls"))
   const isMatmulPeer = (name: string): boolean => name.startsWith("mm-")
-  const peersMatmul = await runPeers(peerSelection.filter(isMatmulPeer))
+  const peersMatmul = await runPeers(config, peerSelection.filter(isMatmulPeer))
   const passes = [first.matmul]
-  if (peersMatmul.outcomes.some((o) => o.status === "ok")) passes.push((await Effect.runPromise(effectNnMatmul("after the peers' matmuls"))).matmul)
-  const trained = await Effect.runPromise(effectNnTraining)
-  const peersTraining = peersMatmul.error === undefined ? await runPeers(peerSelection.filter((name) => !isMatmulPeer(name))) : { outcomes: [] }
+  if (peersMatmul.outcomes.some((o) => o.status === "ok")) passes.push((await Effect.runPromise(effectNnMatmul(config, "after the peers' matmuls"))).matmul)
+  const trained = await Effect.runPromise(effectNnTraining(config))
+  const peersTraining = peersMatmul.error === undefined ? await runPeers(config, peerSelection.filter((name) => !isMatmulPeer(name))) : { outcomes: [] }
   const ours: EffectNnResults = { ...first.about, matmul: mergeMatmul(passes), matmulPasses: passes, ...trained }
   const peers = { outcomes: [...peersMatmul.outcomes, ...peersTraining.outcomes], error: peersMatmul.error ?? peersTraining.error }
   if (peers.error !== undefined) log(`bench: peers not run: ${peers.error}`)
-  const text = report(ours, peers.outcomes)
+  const text = report(config, ours, peers.outcomes)
   process.stdout.write(`${text}\n`)
   mkdirSync(dirname(jsonPath), { recursive: true })
   writeFileSync(jsonPath, `${JSON.stringify({
@@ -340,4 +346,65 @@ const main = async (): Promise<void> => {
   log(`bench: figures written to ${jsonPath} (${((performance.now() - started) / 1000).toFixed(0)} s in all)`)
 }
 
-await main()
+const command = Command.make(
+  "bench",
+  {
+    onlyEffectNn: Flag.Boolean("only-effect-nn").pipe(Flag.withDescription("Measure effect-nn alone (no peer runs)"), Flag.withDefault(false)),
+    peers: Flag.String("peers").pipe(
+      Flag.withMetavar("default|all|none|name,…"),
+      Flag.withDescription("Peer runs: default, all, none or a comma-separated list of run names (default: default; with --quick: none)"),
+      Flag.optional
+    ),
+    peerBudgetS: Flag.Finite("peer-budget-s").pipe(Flag.withMetavar("seconds"), Flag.withDescription("Seconds for all the peer runs together (default 900)"), Flag.withDefault(900)),
+    peerMaxEpochS: Flag.Finite("peer-max-epoch-s").pipe(Flag.withMetavar("seconds"), Flag.withDescription("Seconds a peer's epoch may take before it is extrapolated (default 30)"), Flag.withDefault(30)),
+    sizes: intList("sizes", "Square matmul sizes (default 256,512,1024,2048; with --quick: 256,512)"),
+    networks: Flag.String("networks").pipe(
+      Flag.filterMap(
+        (text) => (items(text).length > 0 && items(text).every(isNetworkName) ? Option.some(items(text) as Array<NetworkName>) : Option.none()),
+        (text) => `Expected comma-separated networks of ${networkNames.join(", ")}; unknown: ${items(text).filter((s) => !isNetworkName(s)).map((s) => `"${s}"`).join(", ") || "none given"}`
+      ),
+      Flag.withMetavar("name,…"),
+      Flag.withDescription("Networks to train (default shallow,deep,residual; with --quick: shallow)"),
+      Flag.optional
+    ),
+    epochs: Flag.Int("epochs").pipe(
+      Flag.filter((n) => n > 0, (n) => `Expected a positive integer, got ${n}`),
+      Flag.withDescription("Training epochs per network (default 3; with --quick: 1)"),
+      Flag.optional
+    ),
+    stepBatches: intList("step-batches", "Batch sizes for ms per step (default 64,1024; with --quick: 64)"),
+    json: Flag.String("json").pipe(Flag.withMetavar("path"), Flag.withDescription("Write every figure as JSON here (default bench-results/bench.json)"), Flag.optional),
+    quick: Flag.Boolean("quick").pipe(Flag.withDescription("A short run: smaller defaults (see the other flags), fewer timed steps"), Flag.withDefault(false))
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const quick = flags.quick
+      const sizes = Option.getOrElse(flags.sizes, () => (quick ? [256, 512] : [256, 512, 1024, 2048]))
+      const peerMaxEpochS = flags.peerMaxEpochS
+      const peerSelection = flags.onlyEffectNn ? [] : (() => {
+        const p = Option.getOrElse(flags.peers, () => (quick ? "none" : "default"))
+        if (p === "none") return []
+        if (p === "default") return defaultPeers
+        if (p === "all") return peerCatalog(sizes, peerMaxEpochS).map((r) => r.name)
+        return p.split(",")
+      })()
+      const config: BenchConfig = {
+        quick,
+        sizes,
+        networks: Option.getOrElse(flags.networks, (): ReadonlyArray<NetworkName> => (quick ? ["shallow"] : networkNames)),
+        epochs: Option.getOrElse(flags.epochs, () => (quick ? 1 : 3)),
+        stepBatches: Option.getOrElse(flags.stepBatches, () => (quick ? [64] : [64, 1024])),
+        peerBudgetS: flags.peerBudgetS,
+        peerMaxEpochS,
+        jsonPath: resolve(Option.getOrElse(flags.json, () => join(repo, "bench-results", "bench.json"))),
+        peerSelection
+      }
+      yield* Effect.promise(() => main(config))
+    })
+).pipe(Command.withDescription("Benchmark effect-nn against the JavaScript peers on the same device (markdown tables on stdout, figures as JSON)"))
+
+const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer).pipe(
+  Layer.provideMerge(Layer.merge(NodeFileSystem.layer, NodePath.layer))
+)
+
+command.pipe(Command.run({ version: "0.1.0" }), Effect.provide(services), NodeRuntime.runMain)

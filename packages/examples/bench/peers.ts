@@ -90,7 +90,7 @@ export const runPeer = (dir: string, run: PeerRun, timeoutS: number): Promise<Pe
       timedOut = true
       child.kill("SIGKILL")
     }, timeoutS * 1000)
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer)
       const results = out.split("\n").filter((l) => l.startsWith("RESULT ")).map((l) => JSON.parse(l.slice(7)) as Record<string, unknown>)
       resolve({
@@ -98,7 +98,7 @@ export const runPeer = (dir: string, run: PeerRun, timeoutS: number): Promise<Pe
         seconds: (performance.now() - t0) / 1000,
         status: timedOut ? "timeout" : code === 0 ? "ok" : "failed",
         results,
-        log: out.slice(-4000)
+        log: `${out.slice(-4000)}${code === 0 ? "" : `\n(exit ${signal === null ? `code ${code}` : `signal ${signal}`})`}`
       })
     })
   })
