@@ -274,15 +274,15 @@ const report = ({ sizes, networks, stepBatches }: BenchConfig, ours: EffectNnRes
       f(last.dispatchesPerStep, 1),
       f(last.submitsPerStep, 2),
       t.epochs.map((e) => mb(e.peakBytes)).join(", "),
-      `${f(t.testAccuracy * 100, 2)}% (${t.epochs.length} ep)`,
-      ref[t.network] === undefined ? "—" : `${f(ref[t.network]!.accuracy * 100, 2)}% (3 ep)`
+      `${f(t.testAccuracy * 100, 2)}% (${t.epochs.length} ep), train loss ${f(last.trainLoss, 4)}`,
+      ref[t.network] === undefined ? "—" : `${f(ref[t.network]!.accuracy * 100, 2)}% (3 ep), train loss ${f(ref[t.network]!.loss, 4)}`
     ])
     for (const p of peerMnist.filter((q) => q.network === t.network)) {
       trainRows.push([networkTitle[t.network], p.label, `${f(p.epochS, 2)}${p.measured === "full epoch" ? "" : " (extrapolated)"}`, f(p.samplesPerS, 0), "—", "—", "—", "—", "—", "—", p.testAcc === undefined ? "—" : `${f(p.testAcc * 100, 2)}%`, "—"])
     }
   }
   out.push("\n### MNIST training, batch 64, Adam 1e-3, one epoch = 60,000 samples (938 steps)\n")
-  out.push(table(["network", "library / backend", "epoch s (median; each)", "samples/s", "process CPU s per epoch", "CPU ÷ wall (last)", "CPU s main / other threads (busy threads), last epoch", "dispatches/step", "submits/step", "peak device MiB after each epoch", "test accuracy", "PyTorch CPU"], trainRows))
+  out.push(table(["network", "library / backend", "epoch s (median; each)", "samples/s", "process CPU s per epoch", "CPU ÷ wall (last)", "CPU s main / other threads (busy threads), last epoch", "dispatches/step", "submits/step", "peak device MiB after each epoch", "test accuracy, mean train loss of the last epoch", "PyTorch CPU (reference README)"], trainRows))
   // Steps
   const stepRows = networks.map((n) => [
     networkTitle[n],
