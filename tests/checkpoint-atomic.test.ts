@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node-shared"
-import { CheckpointError, decodeSafetensors, encodeSafetensors, float32Bytes, isTemporaryFor, writeFileAtomic } from "@effect-nn/layers"
+import { CheckpointError, checkWritable, decodeSafetensors, encodeSafetensors, float32Bytes, isTemporaryFor, writeFileAtomic } from "@effect-nn/layers"
 import { Cause, Effect, Exit, Fiber, FileSystem, Layer, PlatformError } from "effect"
 import { describe, expect, it } from "vitest"
 
@@ -115,5 +115,33 @@ describe("atomic checkpoint writes", () => {
     const error = await Effect.runPromise(Effect.flip(writeFileAtomic(path, await fileWith(1)).pipe(Effect.provide(NodeFileSystem.layer))))
     expect(error).toBeInstanceOf(CheckpointError)
     expect(error.message).toContain(path)
+  })
+})
+
+describe("checkWritable: a destination is checked before the work whose result it receives", () => {
+  const check = (path: string) => Effect.runPromiseExit(checkWritable(path).pipe(Effect.provide(NodeFileSystem.layer)))
+  const reason = (exit: Exit.Exit<void, CheckpointError>): string => {
+    if (Exit.isSuccess(exit)) return "succeeded"
+    const e = Cause.squash(exit.cause)
+    return e instanceof CheckpointError ? e.reason : `not a CheckpointError: ${String(e)}`
+  }
+
+  it("a writable path passes and leaves nothing behind", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "effect-nn-writable-"))
+    expect(reason(await check(join(dir, "model.safetensors")))).toBe("succeeded")
+    expect(readdirSync(dir)).toEqual([])
+    // An existing file is fine too (it will be replaced atomically), and stays as it was.
+    writeFileSync(join(dir, "old.safetensors"), "old")
+    expect(reason(await check(join(dir, "old.safetensors")))).toBe("succeeded")
+    expect(readdirSync(dir)).toEqual(["old.safetensors"])
+    expect(readFileSync(join(dir, "old.safetensors"), "utf8")).toBe("old")
+  })
+
+  it("a missing folder, a folder as the path, and a file as the folder fail with a CheckpointError", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "effect-nn-writable-"))
+    expect(reason(await check(join(dir, "no", "such", "model.safetensors")))).toMatch(/^cannot be written: its folder .*no\/such does not exist/)
+    expect(reason(await check(dir))).toBe("cannot be written: it is a folder")
+    writeFileSync(join(dir, "plain"), "x")
+    expect(reason(await check(join(dir, "plain", "model.safetensors")))).toMatch(/^cannot be written: .*plain is not a folder/)
   })
 })

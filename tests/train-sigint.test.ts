@@ -57,7 +57,7 @@ describe("SIGINT during train", () => {
     // step, so the run stops inside epoch 2, right after the step in progress.
     expect(first.stdout).toMatch(/interrupted: stopped after step \d+ of epoch 2 \(step \d+\); checkpoint written to /)
     expect(first.stdout).toContain("device memory released")
-    expect(first.stdout).toContain(`resume with: pnpm train --resume ${checkpoint} --epochs 50`)
+    expect(first.stdout).toContain(`resume with: npx -y pnpm@12.4.2 train --resume ${checkpoint} --epochs 50`)
     expect(first.code).toBe(130)
     expect(readdirSync(folder).filter((n) => n.endsWith(".tmp"))).toEqual([])
 

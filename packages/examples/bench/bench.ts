@@ -25,7 +25,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { loadMnist } from "@effect-nn/data"
-import { WebGpu, WebGpuBackend } from "@effect-nn/gpu"
+import { tuningOf, WebGpu, WebGpuBackend } from "@effect-nn/gpu"
 import { Device, Rng } from "@effect-nn/tensor"
 import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeRuntime, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
 import { Effect, Layer, Option } from "effect"
@@ -101,6 +101,8 @@ interface EffectNnResults {
   readonly device: string
   /** Workgroup shape of the subgroup matmul chosen by the autotune (absent for other kernels). */
   readonly matmulWorkgroup?: { readonly subgroupRows: number; readonly subgroupCols: number }
+  /** The autotune's timings of every workgroup shape (ms) and whether they came from the cache. */
+  readonly matmulTuning?: { readonly measuredMs: Readonly<Record<string, number>>; readonly cached: boolean }
   /** All timed runs of both passes together (the figures the tables and ratios use). */
   readonly matmul: ReadonlyArray<MatmulResult>
   /** The pass just before the peers' matmuls, and the one just after them (when they ran). */
@@ -116,9 +118,16 @@ const gpuLayer = Layer.merge(WebGpu.layer({ autotune: "measure" }), Rng.seeded(0
 const effectNnDevice = Effect.gen(function*() {
   const device = yield* Device
   const gpu = device.backend instanceof WebGpuBackend ? device.backend : undefined
-  const tuned = gpu?.matmulVariant === "subgroup" ? `, workgroups of ${gpu.matmulConfig.subgroupRows}×${gpu.matmulConfig.subgroupCols} subgroups (autotune)` : ""
+  const tuning = gpu === undefined ? undefined : tuningOf(gpu)
+  const tuned = gpu?.matmulVariant === "subgroup"
+    ? `, workgroups of ${gpu.matmulConfig.subgroupRows}×${gpu.matmulConfig.subgroupCols} subgroups (autotune: ${tuning === undefined ? "none" : tuning.cached ? "cached" : "measured now"})`
+    : ""
   log(`bench: effect-nn on ${device.backend.description}${gpu === undefined ? "" : `, ${gpu.matmulVariant} matmul kernel${tuned}`}`)
-  return { device: device.backend.description, ...(gpu?.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : {}) }
+  return {
+    device: device.backend.description,
+    ...(gpu?.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : {}),
+    ...(tuning === undefined ? {} : { matmulTuning: { measuredMs: tuning.measuredMs, cached: tuning.cached } })
+  }
 })
 
 /** One pass of effect-nn's square matmuls. */

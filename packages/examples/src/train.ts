@@ -2,7 +2,7 @@
  * `train` — the project's main job: trains a tutorial network on real MNIST and prints,
  * per epoch, the training loss, test accuracy, seconds and samples/s.
  *
- *   pnpm train [--model shallow|deep|residual|conditional|conditional-plain] [--epochs 3]
+ *   npx -y pnpm@12.4.2 train [--model shallow|deep|residual|conditional|conditional-plain|lstm|cnn] [--epochs 3]
  *              [--batch-size 64] [--lr 0.001] [--seed 0] [--device webgpu|cpu] [--limit N]
  *              [--test-limit N] [--save PATH] [--checkpoint PATH] [--resume PATH] [--summary] [--json]
  *
@@ -25,7 +25,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
-import { CheckpointError } from "@effect-nn/layers"
+import { CheckpointError, checkWritable } from "@effect-nn/layers"
 import cliProgress from "cli-progress"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -89,6 +89,10 @@ const command = Command.make(
       yield* positive("--epochs")(flags.epochs)
       yield* positive("--batch-size")(batchSize)
       yield* positive("--lr")(lr)
+      // Where the results go must be writable before any training (not found out afterwards).
+      for (const path of [Option.getOrUndefined(flags.save), Option.getOrUndefined(flags.checkpoint)]) {
+        if (path !== undefined) yield* checkWritable(path)
+      }
       let used: DeviceName = flags.device
       const layer = deviceLayer(flags.device, (m) => process.stderr.write(`${m}\n`), (name) => {
         used = name
@@ -143,7 +147,7 @@ const command = Command.make(
         const { path, progress } = stopped
         const where = progress.batch === 0 ? `at the end of epoch ${progress.epoch - 1}` : `after step ${progress.batch} of epoch ${progress.epoch}`
         const again = [`--resume ${path}`, `--epochs ${flags.epochs}`, `--device ${flags.device}`, ...(checkpoint === undefined ? [] : [`--checkpoint ${checkpoint}`]), ...(Option.isSome(flags.save) ? [`--save ${flags.save.value}`] : [])]
-        process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: pnpm train ${again.join(" ")}\n`)
+        process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: npx -y pnpm@12.4.2 train ${again.join(" ")}\n`)
         process.exitCode = 130
         return
       }
@@ -163,7 +167,16 @@ const command = Command.make(
           test_accuracy_per_epoch: reports.map((r) => r.testAccuracy)
         })}\n`)
       }
-    })
+    }).pipe(
+      // A typed failure (bad checkpoint, data or settings, no device…) is the user's to fix:
+      // one line on stderr and exit code 1, not a stack trace (defects still get one).
+      Effect.catch((error) =>
+        Effect.sync(() => {
+          process.stderr.write(`train: ${error instanceof Error ? error.message : String(error)}\n`)
+          if (flags.json) process.stdout.write(`${JSON.stringify({ error: { tag: typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Error", message: error instanceof Error ? error.message : String(error) } })}\n`)
+          process.exitCode = 1
+        }))
+    )
 ).pipe(Command.withDescription("Train a network from the nn.Module tutorial on MNIST"))
 
 const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer).pipe(

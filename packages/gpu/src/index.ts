@@ -5,7 +5,7 @@
  * paced readback.
  */
 export { acquireWebGpu, type WebGpuOptions } from "./acquire.ts"
-export { type MatmulTuning, measureMatmulConfigs, type MeasureOptions, tuneMatmul, type TuneStore } from "./autotune.ts"
+export { type MatmulTuning, measureMatmulConfigs, type MeasureOptions, tuneMatmul, tuningOf, type TuneStore } from "./autotune.ts"
 export { WebGpuBackend, type WebGpuBackendConfig, type WebGpuStats } from "./backend.ts"
 export type { GpuStorage, KernelContext, MatmulVariant } from "./kernels/context.ts"
 export type { KernelTime } from "./profile.ts"

@@ -72,6 +72,26 @@ export const writeFileAtomic = (path: string, bytes: Uint8Array): Effect.Effect<
     yield* Effect.ignore(Effect.scoped(Effect.flatMap(fs.open(folderOf(path), { flag: "r" }), (dir) => dir.sync)))
   })
 
+/**
+ * Checks, before any work whose result is to be written to `path`, that the write can
+ * succeed: the folder exists and a file can be created in it (a temporary file is created
+ * and removed, as `writeFileAtomic` would), and `path` is not a folder. Fails with a
+ * `CheckpointError` naming `path` and the reason; writes nothing that stays.
+ */
+export const checkWritable = (path: string): Effect.Effect<void, CheckpointError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const folder = folderOf(path)
+    const fail = (reason: string, cause?: unknown) => new CheckpointError({ file: path, reason, ...(cause === undefined ? {} : { cause }) })
+    const folderInfo = yield* Effect.mapError(fs.stat(folder), (e) => fail(`cannot be written: its folder ${folder} does not exist or cannot be read (${describe(e)})`, e))
+    if (folderInfo.type !== "Directory") return yield* fail(`cannot be written: ${folder} is not a folder`)
+    const info = yield* Effect.option(fs.stat(path))
+    if (info._tag === "Some" && info.value.type === "Directory") return yield* fail("cannot be written: it is a folder")
+    const temp = temporaryPathFor(path)
+    yield* Effect.scoped(Effect.mapError(fs.open(temp, { flag: "wx" }), (e) => fail(`cannot be written: creating a file in ${folder} failed (${describe(e)})`, e)))
+    yield* Effect.ignore(fs.remove(temp, { force: true }))
+  })
+
 /** The bytes of `path`, or a `CheckpointError` naming it. */
 export const readFileBytes = (path: string): Effect.Effect<Uint8Array, CheckpointError, FileSystem.FileSystem> =>
   Effect.flatMap(Effect.service(FileSystem.FileSystem), (fs) =>
