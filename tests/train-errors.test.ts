@@ -38,4 +38,23 @@ describe("train: unwritable --save / --checkpoint", () => {
     expect(asFolder.code).toBe(1)
     expect(asFolder.stderr).toContain(`train: ${folder}: cannot be written: it is a folder`)
   }, 60_000)
+
+  it("flag values out of range, and a resume with nothing left to train, are one-line ConfigErrors", async () => {
+    for (const [args, line] of [
+      [["--limit", "0"], "train: --limit must be positive, got 0"],
+      [["--test-limit", "-3"], "train: --test-limit must be positive, got -3"]
+    ] as const) {
+      const r = await train(["--device", "cpu", ...args])
+      expect(r.code).toBe(1)
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("train: "))).toEqual([line])
+    }
+    const folder = mkdtempSync(join(tmpdir(), "effect-nn-train-errors-"))
+    const checkpoint = join(folder, "ck.safetensors")
+    const first = await train(["--device", "cpu", "--limit", "640", "--test-limit", "100", "--epochs", "1", "--checkpoint", checkpoint])
+    expect(first.code).toBe(0)
+    const again = await train(["--device", "cpu", "--resume", checkpoint, "--epochs", "1", "--json"])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain(`train: --epochs must be at least 2 to continue ${checkpoint} (it has finished epoch 1; with --resume, --epochs is the last epoch to train), got 1`)
+    expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!).error.tag).toBe("ConfigError")
+  }, 120_000)
 })

@@ -25,7 +25,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
-import { CheckpointError, checkWritable } from "@effect-nn/layers"
+import { CheckpointError, checkWritable, ConfigError } from "@effect-nn/layers"
 import cliProgress from "cli-progress"
 import { Effect, Layer, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -48,7 +48,9 @@ const stop = makeStopSignal()
 
 const isModelName = (name: string): name is (typeof modelNames)[number] => (modelNames as ReadonlyArray<string>).includes(name)
 
-const positive = (what: string) => (n: number) => (n > 0 ? Effect.succeed(n) : Effect.fail(`${what} must be positive, got ${n}`))
+/** `n` when positive, else a `ConfigError` naming the flag. */
+const positive = (what: string) => (n: number) =>
+  n > 0 ? Effect.succeed(n) : Effect.fail(new ConfigError({ module: "train", argument: what, expected: "positive", value: n }))
 
 const command = Command.make(
   "train",
@@ -89,6 +91,12 @@ const command = Command.make(
       yield* positive("--epochs")(flags.epochs)
       yield* positive("--batch-size")(batchSize)
       yield* positive("--lr")(lr)
+      if (limit !== undefined) yield* positive("--limit")(limit)
+      const testLimit = Option.getOrUndefined(flags.testLimit)
+      if (testLimit !== undefined) yield* positive("--test-limit")(testLimit)
+      if (info !== undefined && flags.epochs < info.progress.epoch) {
+        return yield* new ConfigError({ module: "train", argument: "--epochs", expected: `at least ${info.progress.epoch} to continue ${resume} (it has finished epoch ${info.progress.epoch - 1}; with --resume, --epochs is the last epoch to train)`, value: flags.epochs })
+      }
       // Where the results go must be writable before any training (not found out afterwards).
       for (const path of [Option.getOrUndefined(flags.save), Option.getOrUndefined(flags.checkpoint)]) {
         if (path !== undefined) yield* checkWritable(path)
@@ -113,7 +121,7 @@ const command = Command.make(
           lr,
           seed,
           limit,
-          testLimit: Option.getOrUndefined(flags.testLimit),
+          testLimit,
           checkpoint,
           resume,
           save: Option.getOrUndefined(flags.save),
@@ -172,8 +180,9 @@ const command = Command.make(
       // one line on stderr and exit code 1, not a stack trace (defects still get one).
       Effect.catch((error) =>
         Effect.sync(() => {
-          process.stderr.write(`train: ${error instanceof Error ? error.message : String(error)}\n`)
-          if (flags.json) process.stdout.write(`${JSON.stringify({ error: { tag: typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Error", message: error instanceof Error ? error.message : String(error) } })}\n`)
+          const message = error instanceof Error ? error.message : String(error)
+          process.stderr.write(`${message.startsWith("train: ") ? "" : "train: "}${message}\n`)
+          if (flags.json) process.stdout.write(`${JSON.stringify({ error: { tag: typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : "Error", message } })}\n`)
           process.exitCode = 1
         }))
     )
