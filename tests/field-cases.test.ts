@@ -1,13 +1,25 @@
 /**
  * Field cases from public bug reports against other libraries, on every device:
- * cross-entropy with huge logits, gradients through buffer reuse, relu'(0) = 0.
+ * cross-entropy with huge logits, gradients through buffer reuse, relu'(0) = 0, NaN
+ * through ReLU (PyTorch's `torch.relu` propagates it; its gradient there is 0).
  */
 import { Linear, Mode, forward } from "@effect-nn/layers"
 import type { Tensor } from "@effect-nn/tensor"
-import { add, crossEntropy, fromArray, linear, relu, sum, toArray, valueAndGrad } from "@effect-nn/tensor"
+import { add, crossEntropy, fromArray, linear, relu, sigmoid, sum, tanh, toArray, valueAndGrad } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { expectClose, run, runtimes } from "./harness.ts"
+
+/** Asserts `actual` equals `expected` element-wise: NaN where NaN is expected, else Object.is (so 0 is +0). */
+const expectSame = (actual: ArrayLike<number>, expected: ReadonlyArray<number>, what: string): void => {
+  expect(actual.length, `${what}: length`).toBe(expected.length)
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!
+    const e = expected[i]!
+    const ok = Number.isNaN(e) ? Number.isNaN(a) : Object.is(a, e)
+    if (!ok) expect.fail(`${what}[${i}]: got ${Object.is(a, -0) ? "-0" : a}, expected ${e}`)
+  }
+}
 
 const ce = (logits: ReadonlyArray<number>, rows: number, targets: ReadonlyArray<number>) =>
   Effect.gen(function*() {
@@ -54,6 +66,42 @@ for (const [device, rt] of runtimes()) {
       expect(r.dx).toEqual([0, 2])
       expect(r.dW.map((v) => v + 0)).toEqual([0, 0, -1, 2])
       expect(r.db).toEqual([0, 1])
+    })
+
+    it("relu([NaN, -1, 2, 0, -0]) is [NaN, 0, 2, 0, 0] and its gradient [0, 0, 1, 0, 0] (torch.relu, threshold_backward)", async () => {
+      const r = await run(rt, Effect.gen(function*() {
+        const x = yield* fromArray([5], [NaN, -1, 2, 0, -0])
+        // 8 values (a multiple of 4) as well, for the vec4 kernels.
+        const x8 = yield* fromArray([8], [NaN, -1, 2, 0, -0, NaN, -Infinity, Infinity])
+        const { grads } = yield* valueAndGrad((p: { x: Tensor<[number]> }) => Effect.sync(() => sum(relu(p.x))))({ x })
+        return {
+          y: Array.from(yield* toArray(relu(x))),
+          y8: Array.from(yield* toArray(relu(x8))),
+          dx: Array.from(yield* toArray(grads.x))
+        }
+      }))
+      expectSame(r.y, [NaN, 0, 2, 0, 0], "relu")
+      expectSame(r.y8, [NaN, 0, 2, 0, 0, NaN, 0, Infinity], "relu (8 values)")
+      expectSame(r.dx, [0, 0, 1, 0, 0], "relu gradient")
+    })
+
+    it("relu(linear(x) + b) keeps a NaN input row NaN, other rows as without it", async () => {
+      const r = await run(rt, Effect.gen(function*() {
+        const x = yield* fromArray([3, 4], [1, -2, 0.5, 3, NaN, 1, 1, 1, -1, 0.25, 2, -3])
+        const w = yield* fromArray([4, 4], [1, 0, 0, 0, 0, 1, 0, 0, -1, -1, -1, -1, 0.5, 0.5, 0.5, 0.5])
+        const b = yield* fromArray([4], [0, -10, 0.5, 1])
+        return Array.from(yield* toArray(relu(linear(x, w, b))))
+      }))
+      expectSame(r, [1, 0, 0, 2.25, NaN, NaN, NaN, NaN, 0, 0, 2.25, 0.125], "relu(linear)")
+    })
+
+    it("sigmoid and tanh keep NaN NaN (and saturate at ±Infinity)", async () => {
+      const r = await run(rt, Effect.gen(function*() {
+        const x = yield* fromArray([4], [NaN, -Infinity, Infinity, 0])
+        return { s: Array.from(yield* toArray(sigmoid(x))), t: Array.from(yield* toArray(tanh(x))) }
+      }))
+      expectSame(r.s, [NaN, 0, 1, 0.5], "sigmoid")
+      expectSame(r.t, [NaN, -1, 1, 0], "tanh")
     })
 
     it("a Linear module applied through forward() gives PyTorch's result for known weights", async () => {

@@ -48,6 +48,41 @@ describe("linear", () => {
   }
 })
 
+describe("linear with NaN inputs", () => {
+  // torch.relu propagates NaN: a NaN in an input row makes that row's outputs NaN after
+  // the bias and ReLU, whether the ReLU is in the linear kernel or joins it afterwards.
+  const [rows, inF, outF] = [6, 12, 20]
+  const x = uniform(rows * inF, -1, 1, 21)
+  x[2 * inF + 5] = NaN
+  const nanRow = (out: Float32Array): boolean => out.slice(2 * outF, 3 * outF).every((v) => Number.isNaN(v))
+  const otherRowsFinite = (out: Float32Array): boolean => out.every((v, i) => Math.floor(i / outF) === 2 || Number.isFinite(v))
+  for (const variant of ["subgroup", "tiled"] as const) {
+    it(`${variant}: linear+bias+ReLU keeps the NaN row NaN, as the CPU`, async () => {
+      const g = gpus.get(variant)!
+      const [gx, cx] = both(g, cpu, x)
+      const [gw, cw] = both(g, cpu, uniform(outF * inF, -1, 1, 22))
+      const [gb, cb] = both(g, cpu, uniform(outF, -1, 1, 23))
+      const spec = { rows, inFeatures: inF, outFeatures: outF, relu: true }
+      const expected = await f32(cpu, cpu.linear(cx, cw, cb, spec))
+      expect(nanRow(expected)).toBe(true)
+      expect(otherRowsFinite(expected)).toBe(true)
+      const actual = await f32(g, g.linear(gx, gw, gb, spec))
+      expectClose(actual, expected, 1e-4, 1e-5 * Math.sqrt(inF + 1))
+      expect(nanRow(actual)).toBe(true)
+      // relu(linear) with the ReLU folded into the deferred linear's epilogue.
+      const lin = { ...spec, relu: false }
+      const d0 = g.stats().dispatches
+      const y = g.linear(gx, gw, gb, lin)
+      const r = g.unary("relu", y, rows * outF, 0)
+      expect(g.stats().dispatches - d0).toBe(1)
+      const folded = await f32(g, r)
+      expectClose(folded, expected, 1e-4, 1e-5 * Math.sqrt(inF + 1))
+      expect(nanRow(folded)).toBe(true)
+      expect(nanRow(await f32(g, y))).toBe(true)
+    })
+  }
+})
+
 describe("matmulRowSums", () => {
   for (const variant of ["subgroup", "tiled"] as const) {
     for (const [m, k, n] of [[1, 1, 1], [128, 64, 784], [10, 64, 128], [33, 17, 65], [7, 3, 1], [20, 8, 40], [4, 12, 5]] as const) {
@@ -231,6 +266,37 @@ describe("deferred kernels fold a following ReLU", () => {
     const [gbias, cbias] = both(gpu, cpu, uniform(256, -1, 1, 11))
     const [gm, cm] = both(gpu, cpu, uniform(64 * 256, -1, 1, 12))
     expectClose(await f32(gpu, gpu.binary("add", gm, gbias, [64, 256], [256, 1], [0, 1])), await f32(cpu, cpu.binary("add", cm, cbias, [64, 256], [256, 1], [0, 1])), 0)
+  })
+
+  it("relu(a + b) and relu(batchNormTrain output) keep NaN NaN in the folded ReLU, as the CPU", async () => {
+    const n = 64
+    const a = uniform(n, -1, 1, 31)
+    a.set([NaN, -1, 0, -0], 0)
+    const b = new Float32Array(n).fill(0)
+    b[1] = 3 // a + b = 2 at 1
+    const [ga, ca] = both(gpu, cpu, a)
+    const [gb, cb] = both(gpu, cpu, b)
+    const d0 = gpu.stats().dispatches
+    const r = gpu.unary("relu", gpu.binary("add", ga, gb, [n], [1], [1]), n, 0)
+    expect(gpu.stats().dispatches - d0).toBe(1)
+    const er = await f32(cpu, cpu.unary("relu", cpu.binary("add", ca, cb, [n], [1], [1]), n, 0))
+    expect(Array.from(er.slice(0, 4))).toEqual([NaN, 2, 0, 0])
+    const gr = await f32(gpu, r)
+    expectClose(gr, er, 0)
+    expect(Number.isNaN(gr[0])).toBe(true)
+    // Batch norm: a NaN in column 3 makes that column's mean, and so its outputs, NaN.
+    const x = uniform(8 * 5, -2, 2, 32)
+    x[4 * 5 + 3] = NaN
+    const [gx, cx] = both(gpu, cpu, x)
+    const spec = { rows: 8, cols: 5, eps: 1e-5 }
+    const d1 = gpu.stats().dispatches
+    const bn = gpu.batchNormTrain(gx, undefined, undefined, undefined, spec)
+    const br = gpu.unary("relu", bn.output, 8 * 5, 0)
+    expect(gpu.stats().dispatches - d1).toBe(1)
+    const eb = await f32(cpu, cpu.unary("relu", cpu.batchNormTrain(cx, undefined, undefined, undefined, spec).output, 8 * 5, 0))
+    const gbr = await f32(gpu, br)
+    expectClose(gbr, eb, 1e-4, 1e-4)
+    for (let row = 0; row < 8; row++) expect(Number.isNaN(gbr[row * 5 + 3])).toBe(true)
   })
 
   it("relu(batchNormTrain output) joins the batch-norm kernel", async () => {

@@ -72,11 +72,23 @@ describe("unary", () => {
       for (const n of sizes) {
         const data = uniform(n, lo, hi, n * 31 + 7)
         if (n > 2) data[1] = 0 // exactly 0: relu/step give 0
+        if (n > 3) data[2] = NaN // NaN: as the CPU (NaN for relu, sigmoid, tanh, ...; step gives 0)
         const [g, c] = both(gpu, cpu, data)
         expectClose(await gpu.read(gpu.unary(op, g, n, alpha), "float32"), await cpu.read(cpu.unary(op, c, n, alpha), "float32"), 2e-6, 1e-7)
       }
     })
   }
+
+  it("relu([NaN, -1, 2, 0, -0]) is [NaN, 0, 2, 0, 0] like torch.relu, scalar and vec4 kernels", async () => {
+    for (const data of [[NaN, -1, 2, 0, -0], [NaN, -1, 2, 0, -0, NaN, -Infinity, Infinity]]) {
+      const [g, c] = both(gpu, cpu, new Float32Array(data))
+      const expected = data.map((x) => (Number.isNaN(x) ? NaN : x > 0 ? x : 0))
+      const out = Array.from(await gpu.read(gpu.unary("relu", g, data.length, 0), "float32"))
+      expectClose(out, expected, 0)
+      expectClose(await cpu.read(cpu.unary("relu", c, data.length, 0), "float32"), expected, 0)
+      expect(out.slice(1, 5).every((v) => Object.is(v, 0) || v === 2)).toBe(true)
+    }
+  })
 
   it("pow follows Math.pow on negative bases, zero and non-integer exponents", async () => {
     const data = new Float32Array([-2, -0.5, 0, 2, -3])
@@ -136,15 +148,17 @@ describe("axpy, reluBackward, cast", () => {
     }
   })
 
-  it("reluBackward passes g where x > 0, 0 elsewhere (0 at exactly 0)", async () => {
+  it("reluBackward passes g where x > 0, 0 elsewhere (0 at exactly 0 and at NaN)", async () => {
     for (const n of sizes) {
       const x = uniform(n, -1, 1, n + 5)
       for (let i = 0; i < n; i += 3) x[i] = 0
+      for (let i = 1; i < n; i += 7) x[i] = NaN
       const [gx, cx] = both(gpu, cpu, x)
       const [gg, cg] = both(gpu, cpu, uniform(n, -1, 1, n + 6))
       const out = await gpu.read(gpu.reluBackward(gx, gg, n), "float32")
       expectClose(out, await cpu.read(cpu.reluBackward(cx, cg, n), "float32"), 0)
       expect(out[0]).toBe(0)
+      if (n > 1) expect(out[1]).toBe(0)
     }
   })
 

@@ -20,7 +20,7 @@ const activation = <Tag extends string>(tag: Tag, f: (x: Tensor<unknown>) => Ten
     outputShape: (input) => input
   }, { _tag: tag })
 
-/** `ReLU()`: max(x, 0); derivative 0 at 0. Source: PyTorch `torch.nn.ReLU`. */
+/** `ReLU()`: max(x, 0), NaN kept NaN; derivative 0 at 0. Source: PyTorch `torch.nn.ReLU`. */
 export const ReLU = (): Activation<"ReLU"> => activation("ReLU", relu)
 
 /** `Sigmoid()`: 1/(1 + e^(−x)), computed without overflow. Source: PyTorch `torch.nn.Sigmoid`. */

@@ -116,7 +116,7 @@ export interface Backend {
   unary(op: UnaryOp, a: Storage, numel: number, alpha: number): Storage
   /** out = a + alpha·b element-wise (same numel). */
   axpy(a: Storage, b: Storage, numel: number, alpha: number): Storage
-  /** out = g where x > 0, else 0 (ReLU's backward; derivative at 0 is 0). */
+  /** out = g where x > 0, else 0 (ReLU's backward; derivative at 0 is 0, and 0 at NaN). */
   reluBackward(x: Storage, g: Storage, numel: number): Storage
   /** Sum over the middle axis of a tensor viewed as [outer, size, inner] → [outer, inner]. */
   reduceSum(a: Storage, outer: number, size: number, inner: number): Storage
@@ -165,8 +165,8 @@ export interface Backend {
   // ---- fused kernels (`fused.ts`): one pass where the composed ops take several ----
   /**
    * A linear layer in one kernel: y = x·Wᵀ + b for x [rows, in], W [out, in] and bias
-   * [out] when given, then max(y, 0) when `spec.relu` → [rows, out]. Source: PyTorch
-   * `F.linear` (and `F.relu`).
+   * [out] when given, then max(y, 0) when `spec.relu` (NaN stays NaN) → [rows, out].
+   * Source: PyTorch `F.linear` (and `F.relu`).
    */
   linear(x: Storage, weight: Storage, bias: Storage | undefined, spec: LinearSpec): Storage
   /**

@@ -13,7 +13,7 @@ export interface LinearSpec {
   readonly rows: number
   readonly inFeatures: number
   readonly outFeatures: number
-  /** Apply ReLU to the result: y = max(x·Wᵀ + b, 0). */
+  /** Apply ReLU to the result: y = max(x·Wᵀ + b, 0), NaN kept NaN (as `torch.relu`). */
   readonly relu: boolean
 }
 

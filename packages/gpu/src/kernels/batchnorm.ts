@@ -50,7 +50,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 /**
  * WGSL of the train-mode forward for the given optional bindings; with `relu`, a second
- * output max(y, 0) (a following ReLU folded in, see the backend's deferred kernels).
+ * output max(y, 0) (a following ReLU folded in, see the backend's deferred kernels; NaN
+ * stays NaN, as `unary("relu")`).
  */
 export const batchNormTrainSpec = (weight: boolean, bias: boolean, running: boolean, relu = false): KernelSpec =>
   cached(`batchNorm:train:${weight ? "w" : ""}${bias ? "b" : ""}${running ? "r" : ""}${relu ? "+relu" : ""}`, () => {
@@ -84,7 +85,7 @@ ${columnMain}
     let i = r * u.cols + c;
     let v = (x[i] - mu) * scale + shift;
     y[i] = v;
-    ${relu ? "act[i] = select(0.0, v, v > 0.0);" : ""}
+    ${relu ? "act[i] = select(v, 0.0, v <= 0.0);" : ""}
   }
   mean[c] = mu;
   invStd[c] = inv;

@@ -66,7 +66,8 @@ const vec4Specs = new Map<string, KernelSpec>()
 
 /**
  * WGSL of the same-shape `op` variant over vec4s (see `vec4Able`); with `relu`, a second
- * output max(out, 0) (a following ReLU folded in). Uniform words: n (vec4s).
+ * output max(out, 0) (a following ReLU folded in; NaN stays NaN, as `unary("relu")`).
+ * Uniform words: n (vec4s).
  */
 export const binaryVec4Spec = (op: BinaryOp, relu = false): KernelSpec => {
   const key = `binary:${op}:vec4${relu ? "+relu" : ""}`
@@ -91,7 +92,7 @@ ${elementwiseMain} {
   let y = b[i];
   let r = ${expressions[op]};
   out[i] = r;
-  ${relu ? "act[i] = select(vec4<f32>(0.0), r, r > vec4<f32>(0.0));" : ""}
+  ${relu ? "act[i] = select(r, vec4<f32>(0.0), r <= vec4<f32>(0.0));" : ""}
 }`
     }
     vec4Specs.set(key, spec)

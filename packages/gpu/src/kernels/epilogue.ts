@@ -2,7 +2,7 @@
  * Matmul epilogues: work folded into the store of C so that it costs no pass of its own.
  *
  * - `bias`: C[row, col] += bias[col] (a linear layer's bias; one more input).
- * - `act`: a second result from C: `relu` writes max(C, 0) (0 for NaN, as `unary("relu")`),
+ * - `act`: a second result from C: `relu` writes max(C, 0) (NaN stays NaN, as `unary("relu")`),
  *   `mask` writes C where M > 0 and 0 elsewhere (ReLU's backward with C the incoming
  *   gradient and M the ReLU's input; one more input), `none` nothing.
  * - `keepRaw`: with an `act`, also write C itself (when C is a result someone holds).
@@ -77,7 +77,7 @@ export const epilogueBindings = (e: Epilogue, firstBinding = 3): EpilogueBinding
     const at = j === 0 ? "base + col" : `base + col + ${j}u`
     const parts: Array<string> = []
     if (raw) parts.push(`C[${at}] = v.${c};`)
-    if (e.act === "relu") parts.push(`Act[${at}] = select(0.0, v.${c}, v.${c} > 0.0);`)
+    if (e.act === "relu") parts.push(`Act[${at}] = select(v.${c}, 0.0, v.${c} <= 0.0);`)
     if (e.act === "mask") parts.push(`Act[${at}] = select(0.0, v.${c}, M[${at}] > 0.0);`)
     return `  if (col${j === 0 ? "" : ` + ${j}u`} < u.n) { ${parts.join(" ")} }`
   }

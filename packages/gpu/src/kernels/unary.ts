@@ -2,7 +2,9 @@
  * `unary`: out = f(a) element-wise over float32, one variant (pipeline) per `UnaryOp`.
  * `alpha` is the scalar of `scale`, `addScalar`, `pow` and `clampMin`. Matches the CPU
  * reference, including `pow` of negative bases with integer exponents, `relu`/`step`
- * returning 0 at exactly 0, and `sigmoid`/`tanh` computed without overflow.
+ * returning 0 at exactly 0, `relu` keeping NaN NaN (0 only where x ≤ 0, as `torch.relu`;
+ * a select, not `max`, whose NaN result WGSL leaves unspecified), and `sigmoid`/`tanh`
+ * computed without overflow.
  */
 import type { Storage, UnaryOp } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
@@ -15,7 +17,7 @@ const expressions: Record<UnaryOp, string> = {
   exp: "exp(x)",
   log: "log(x)",
   sqrt: "sqrt(x)",
-  relu: "select(0.0, x, x > 0.0)",
+  relu: "select(x, 0.0, x <= 0.0)",
   step: "select(0.0, 1.0, x > 0.0)",
   abs: "abs(x)",
   square: "x * x",

@@ -35,7 +35,8 @@ const unaryFn: Record<UnaryOp, (x: number, alpha: number) => number> = {
   exp: (x) => Math.exp(x),
   log: (x) => Math.log(x),
   sqrt: (x) => Math.sqrt(x),
-  relu: (x) => (x > 0 ? x : 0),
+  // x ≤ 0 (not !(x > 0)) so that NaN stays NaN and −0 gives +0, as torch.relu.
+  relu: (x) => (x <= 0 ? 0 : x),
   step: (x) => (x > 0 ? 1 : 0),
   abs: (x) => Math.abs(x),
   square: (x) => x * x,
@@ -359,7 +360,7 @@ export class CpuBackend implements Backend {
         // Round the product first, as the unfused matmul + bias add do.
         let y = Math.fround(acc)
         if (B !== undefined) y = Math.fround(y + B[o]!)
-        out.f32[r * n + o] = relu && !(y > 0) ? 0 : y
+        out.f32[r * n + o] = relu && y <= 0 ? 0 : y // NaN stays NaN, as torch.relu
       }
     }
     return out

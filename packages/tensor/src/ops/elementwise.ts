@@ -92,13 +92,13 @@ export const sigmoid = <S>(a: Tensor<S>): Tensor<S> =>
 export const tanh = <S>(a: Tensor<S>): Tensor<S> =>
   retype(unary("tanh", assertFloat("tanh", a), 0, (g, y) => mulRaw(g, addScalar(neg(square(y)), 1))))
 
-/** Gradient of ReLU: g where x > 0, else 0 (so 0 at exactly 0, as PyTorch). */
+/** Gradient of ReLU: g where x > 0, else 0 (so 0 at exactly 0 and at NaN, as PyTorch's threshold_backward). */
 export const reluBackward = (x: F32, g: F32): F32 => {
   const device = deviceOf("relu", x, g)
   return result(device, device.backend.reluBackward(x.storage, g.storage, x.numel), x.dims, "float32", [])
 }
 
-/** max(x, 0). Its derivative at exactly 0 is 0 (PyTorch's convention). */
+/** max(x, 0); NaN stays NaN (as `torch.relu`). Its derivative at exactly 0 is 0 (PyTorch's convention). */
 export const relu = <S>(a: Tensor<S>): Tensor<S> => {
   const x = assertFloat("relu", a)
   return retype(unary("relu", x, 0, (g) => reluBackward(x, g)))
