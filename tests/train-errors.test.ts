@@ -42,7 +42,8 @@ describe("train: unwritable --save / --checkpoint", () => {
   it("flag values out of range, and a resume with nothing left to train, are one-line ConfigErrors", async () => {
     for (const [args, line] of [
       [["--limit", "0"], "train: --limit must be positive, got 0"],
-      [["--test-limit", "-3"], "train: --test-limit must be positive, got -3"]
+      [["--test-limit", "-3"], "train: --test-limit must be positive, got -3"],
+      [["--seed", "4294967296"], "train: --seed must be an integer in [0, 2^32), got 4294967296"]
     ] as const) {
       const r = await train(["--device", "cpu", ...args])
       expect(r.code).toBe(1)

@@ -91,6 +91,10 @@ const command = Command.make(
       yield* positive("--epochs")(flags.epochs)
       yield* positive("--batch-size")(batchSize)
       yield* positive("--lr")(lr)
+      if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+        // The seeded generator takes 32 bits: a larger seed would silently repeat a smaller one.
+        return yield* new ConfigError({ module: "train", argument: "--seed", expected: "an integer in [0, 2^32)", value: seed })
+      }
       if (limit !== undefined) yield* positive("--limit")(limit)
       const testLimit = Option.getOrUndefined(flags.testLimit)
       if (testLimit !== undefined) yield* positive("--test-limit")(testLimit)
