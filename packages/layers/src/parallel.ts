@@ -13,7 +13,7 @@ import { run } from "./run.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
 import type { NonEmpty } from "./sequential.ts"
-import type { AnyInput } from "./sequential.ts"
+import type { UnknownRankShape } from "./sequential.ts"
 import { initChildren } from "./sequential.ts"
 
 /** How branch outputs are merged. */
@@ -129,7 +129,7 @@ export const parallel = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Re
 /** The input of branch `K`: the matching entry of a tuple or record input. */
 type BranchInput<In, K> = In extends ReadonlyArray<number>
   ? number extends In["length"]
-    ? AnyInput // checked before an input is given: any shape
+    ? UnknownRankShape // checked once an input is given: a shape of unknown rank
     : never
   : K extends keyof In
     ? In[K]

@@ -10,7 +10,7 @@ import { add, isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
 import { run } from "./run.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
-import type { AnyInput } from "./sequential.ts"
+import type { UnknownRankShape } from "./sequential.ts"
 
 /** True when two shape types are identical. */
 type SameShapeType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
@@ -30,7 +30,7 @@ export interface ResidualFn<M> extends ShapeFn {
  * `unknown` when the block can keep a shape; otherwise the mismatch. Checked by feeding
  * the block's own output (for an unpinned input) back into it.
  */
-export type ResidualCheck<M> = Apply<FnOf<M>, AnyInput> extends infer O
+export type ResidualCheck<M> = Apply<FnOf<M>, UnknownRankShape> extends infer O
   ? O extends ShapeMismatch<string>
     ? O
     : Apply<FnOf<M>, O> extends infer O2

@@ -17,7 +17,7 @@ import type { AnyModule, Apply, BuffersOf, FnOf, Module, ModuleInput, ParamsOf, 
 import { childPath } from "./module.ts"
 
 /** The shape every chain is checked against when no input is pinned: [..., ?]. */
-export type AnyInput = [...Array<number>, number]
+export type UnknownRankShape = [...Array<number>, number]
 
 /** Folds a shape through a chain: the final shape, or the first `ShapeMismatch`. */
 export type ChainOut<L extends ReadonlyArray<unknown>, S> = L extends readonly [infer H, ...infer T]
@@ -37,7 +37,7 @@ type FirstMisfit<L extends ReadonlyArray<unknown>, S, I extends Array<0> = []> =
   : never
 
 /** The argument tuple with the first misfitting module replaced by its mismatch. */
-export type CheckChain<L extends ReadonlyArray<unknown>, S = AnyInput, Bad = FirstMisfit<L, S>> = {
+export type CheckChain<L extends ReadonlyArray<unknown>, S = UnknownRankShape, Bad = FirstMisfit<L, S>> = {
   [K in keyof L]: [Bad] extends [never]
     ? L[K]
     : [Bad] extends [[K, infer Msg extends string]]

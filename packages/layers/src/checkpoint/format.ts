@@ -85,7 +85,7 @@ export type SafetensorsTensorInfo = typeof SafetensorsTensorInfo.Type
 /** `__metadata__`: strings to strings. */
 export const SafetensorsMetadata = Schema.Record(Schema.String, Schema.String)
 
-/** The header object: any keys; each entry is checked by `SafetensorsTensorInfo` or `SafetensorsMetadata`. */
+/** The header object: string keys, unknown values until each entry is checked by `SafetensorsTensorInfo` or `SafetensorsMetadata`. */
 const HeaderObject = Schema.Record(Schema.String, Schema.Unknown)
 
 /** A decoded header: the metadata and the tensor entries in the order they appear. */
