@@ -6,8 +6,10 @@
  * PyTorch's keys and order.
  */
 import type { DeviceHandle, Tensor } from "@effect-nn/tensor"
-import { fromHostSync } from "@effect-nn/tensor"
+import { Device, fromHostSync } from "@effect-nn/tensor"
+import { Effect } from "effect"
 import { ConfigError, pythonBoolRepr, pythonFloatRepr } from "./errors.ts"
+import type { Model } from "./module.ts"
 
 /** Validated batch-norm settings and the module's PyTorch repr. */
 export interface BatchNormConfig {
@@ -61,3 +63,14 @@ export const batchNormState = (
     : {}
   return { params, buffers }
 }
+
+/**
+ * The `init` of a batch norm over `c` features: `batchNormState` on the current device,
+ * typed as the layer's `Model<P, B>` (the flags choose the entries at run time exactly as
+ * `P` and `B` choose them in the types).
+ */
+export const batchNormInit = <P, B>(c: number, config: BatchNormConfig): Effect.Effect<Model<P, B>, never, Device> =>
+  Effect.gen(function*() {
+    const device = yield* Device
+    return yield* Effect.sync(() => batchNormState(device, c, config) as unknown as Model<P, B>)
+  })

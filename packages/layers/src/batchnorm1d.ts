@@ -8,9 +8,8 @@
 import type { DimText, ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { Device, add, addScalar, batchNormEval, batchNormTrain, detach, div, mul, sqrt, sub } from "@effect-nn/tensor"
-import { Effect } from "effect"
-import { batchNormConfig, batchNormState } from "./batchnorm-config.ts"
+import { add, addScalar, batchNormEval, batchNormTrain, detach, div, mul, sqrt, sub } from "@effect-nn/tensor"
+import { batchNormConfig, batchNormInit } from "./batchnorm-config.ts"
 import { leaf } from "./leaf.ts"
 import type { Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
 
@@ -150,11 +149,7 @@ export const BatchNorm1d = <const C extends number, const A extends boolean = tr
   type P = BatchNorm1dParamsFor<C, A>
   type B = BatchNorm1dBuffersFor<C, T>
 
-  const init = Effect.gen(function*() {
-    const device = yield* Device
-    // The flags choose the entries at run time exactly as P and B choose them in the types.
-    return yield* Effect.sync(() => batchNormState(device, c, { eps, momentum, affine, trackRunningStats, label }) as unknown as Model<P, B>)
-  })
+  const init = batchNormInit<P, B>(c, { eps, momentum, affine, trackRunningStats, label })
 
   const apply = (ctx: RunContext, model: Model<P, B>, x: Tensor<unknown>, path: Path): Ran<B> => {
     const where = path === "" ? "BatchNorm1d" : path

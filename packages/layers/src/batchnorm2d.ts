@@ -11,11 +11,10 @@
 import type { DimText, ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { Device, add, addScalar, addScalarInt, detach, div, mul, reshape, scale, sqrt, square, sub, sumAxis } from "@effect-nn/tensor"
-import { Effect } from "effect"
+import { add, addScalar, addScalarInt, detach, div, mul, reshape, scale, sqrt, square, sub, sumAxis } from "@effect-nn/tensor"
 import type { SpatialText } from "./conv2d.ts"
 import type { BatchNorm1dBuffers, BatchNorm1dBuffersFor, BatchNorm1dOptions, BatchNorm1dParams, BatchNorm1dParamsFor } from "./batchnorm1d.ts"
-import { batchNormConfig, batchNormState } from "./batchnorm-config.ts"
+import { batchNormConfig, batchNormInit } from "./batchnorm-config.ts"
 import { leaf } from "./leaf.ts"
 import type { Model, Module, Path, Ran, RunContext, ShapeFn } from "./module.ts"
 
@@ -97,11 +96,7 @@ export const BatchNorm2d = <const C extends number, const A extends boolean = tr
   type P = BatchNorm1dParamsFor<C, A>
   type B = BatchNorm1dBuffersFor<C, T>
 
-  const init = Effect.gen(function*() {
-    const device = yield* Device
-    // The flags choose the entries at run time exactly as P and B choose them in the types.
-    return yield* Effect.sync(() => batchNormState(device, c, { eps, momentum, affine, trackRunningStats, label }) as unknown as Model<P, B>)
-  })
+  const init = batchNormInit<P, B>(c, { eps, momentum, affine, trackRunningStats, label })
 
   const checkShape = (where: string, dims: ReadonlyArray<number>): void => {
     if (dims.length !== 4 || dims[1] !== c) {
