@@ -1,12 +1,13 @@
 /**
  * A small matmul autotune, measured once per adapter and cached. The subgroup kernel's
- * per-subgroup work is fixed (a 16×32 block of C, see `matmul-subgroup.ts`); what varies
+ * per-subgroup work is fixed (a 16×32 block of C, 24×64 when B is read from a texture; see
+ * `matmul-subgroup.ts`); what varies
  * between adapters is how many subgroups share a workgroup (1×1 up to 4×4, within
  * `maxComputeInvocationsPerWorkgroup`). Every candidate computes each element of C with
  * the same operations in the same order, so the choice changes speed, never results.
  *
  * The measurement times each candidate on a square 512³ product and on the forward pass
- * of a 784→128 linear layer at batch 256 (dispatch plus readback, best of a few runs) and
+ * of a 784→128 linear layer at batch 128 (dispatch plus readback, best of a few runs) and
  * keeps the fastest by total time — unless the default shape is within 10 % of it, in which
  * case the default stays (shapes within noise of each other must not flip from run to run).
  * Each candidate is a new pipeline per shape: on lavapipe
@@ -24,7 +25,7 @@ import type { WebGpuBackend } from "./backend.ts"
 import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "./kernels/matmul-subgroup.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 2
+export const autotuneVersion = 3
 
 /** How much faster (fraction of the default shape's time) another shape must be to replace it. */
 export const clearMargin = 0.1
@@ -89,10 +90,13 @@ const random = (n: number, seed: number): Float32Array => {
   return out
 }
 
-/** The shapes timed: a square product and a linear layer's forward pass (x·Wᵀ). */
+/**
+ * The shapes timed: a square product (B read from a texture, see `matmul-texture.ts`) and
+ * a linear layer's forward pass x·Wᵀ at a training batch (below the texture's row threshold).
+ */
 export const tuneShapes: ReadonlyArray<MatmulSpec> = [
   { m: 512, k: 512, n: 512, transA: false, transB: false },
-  { m: 256, k: 784, n: 128, transA: false, transB: true }
+  { m: 128, k: 784, n: 128, transA: false, transB: true }
 ]
 
 /** What a measurement tries (defaults: every candidate of the device, `tuneShapes`, 3 timed runs). */

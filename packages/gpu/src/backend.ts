@@ -40,12 +40,14 @@ import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from "./ke
 import type { LstmSequenceSpec } from "@effect-nn/tensor"
 import { lstmSequence, lstmSequenceBackward } from "./kernels/lstm.ts"
 import { type SubgroupMatmulConfig, subgroupMatmulConfig } from "./kernels/matmul-subgroup.ts"
+import type { TexturePolicy } from "./kernels/matmul-texture.ts"
 import { checkBindingSize, elementBytes } from "./limits.ts"
 import { Pacer, settleQuietly } from "./pacing.ts"
 import { type KernelTime, Profiler } from "./profile.ts"
 import type { KernelSpec } from "./pipelines.ts"
 import { Pipelines } from "./pipelines.ts"
 import { BufferPool, MemoryCounters } from "./pool.ts"
+import { type PooledTexture, TexturePool } from "./textures.ts"
 import { UniformRing, type UniformWriter } from "./uniforms.ts"
 
 /** How a `WebGpuBackend` is set up (see `acquireWebGpu` for the user-facing options). */
@@ -84,7 +86,7 @@ export interface WebGpuStats extends MemoryStats {
   readonly bindGroups: number
   /** Bind groups created so far (cache misses; flat once a training loop is warm). */
   readonly bindGroupsCreated: number
-  /** Bytes held by free pooled buffers. */
+  /** Bytes held by free pooled buffers and textures. */
   readonly pooledBytes: number
 }
 
@@ -139,11 +141,14 @@ export class WebGpuBackend implements Backend, KernelContext {
   readonly maxBindingBytes: number
   readonly maxWorkgroupsPerDimension: number
   readonly subgroups: boolean
+  readonly maxTextureDimension: number
   readonly matmulVariant: MatmulVariant
   private subgroupConfig: SubgroupMatmulConfig = subgroupMatmulConfig
+  private texturePolicy: TexturePolicy = "auto"
   private readonly counters = new MemoryCounters()
   private readonly storages: BufferPool
   private readonly staging: BufferPool
+  private readonly textures: TexturePool
   private readonly ring: UniformRing
   private readonly pipelines: Pipelines
   private readonly health: Health
@@ -164,9 +169,11 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.subgroups = config.subgroups
     this.matmulVariant = config.matmulVariant
     this.maxWorkgroupsPerDimension = device.limits.maxComputeWorkgroupsPerDimension
+    this.maxTextureDimension = device.limits.maxTextureDimension2D
     this.health = new Health(device)
     this.storages = new BufferPool(device, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, this.maxBindingBytes, this.counters, "storage")
     this.staging = new BufferPool(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, this.maxBindingBytes, this.counters, "staging")
+    this.textures = new TexturePool(device, this.counters)
     this.ring = new UniformRing(device, config.uniformSlots ?? 1024, device.limits.minUniformBufferOffsetAlignment)
     this.counters.created(this.ring.bytes)
     this.pipelines = new Pipelines(device, this.ring.buffer)
@@ -197,8 +204,17 @@ export class WebGpuBackend implements Backend, KernelContext {
     return { id: nextStorageId++, numel, released: false, buffer }
   }
 
+  texture(width: number, height: number): PooledTexture {
+    this.usable()
+    return this.textures.acquire(width, height)
+  }
+
+  releaseTexture(texture: PooledTexture): void {
+    if (!this.destroyed) this.textures.release(texture)
+  }
+
   /** Encodes one dispatch into the pending batch (see `KernelContext.dispatch`). */
-  dispatch(spec: KernelSpec, storages: ReadonlyArray<Storage>, groups: readonly [number, number], params: (u: UniformWriter) => void, work: number): void {
+  dispatch(spec: KernelSpec, storages: ReadonlyArray<Storage>, groups: readonly [number, number], params: (u: UniformWriter) => void, work: number, textures: ReadonlyArray<PooledTexture> = []): void {
     // A deferred matmul goes first: work runs in call order.
     if (this.deferred !== undefined) this.settle()
     if (this.ring.full) this.flush()
@@ -206,7 +222,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     const buffers = storages.map((s) => this.gpu(s, spec.key).buffer)
     for (const b of buffers) this.batches.touch(b)
     const offset = this.ring.take()
-    const group = this.pipelines.bindGroup(spec, offset, buffers)
+    const group = this.pipelines.bindGroup(spec, offset, buffers, textures)
     params(this.ring)
     const profiler = this.batches.profiler
     if (profiler?.full === true) this.flush()
@@ -293,6 +309,16 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.subgroupConfig = config
   }
 
+  /** When matmuls read B through a texture (default "auto"; see `kernels/matmul-texture.ts`). */
+  get matmulTextures(): TexturePolicy {
+    return this.texturePolicy
+  }
+
+  /** Sets when the matmuls encoded from now on read B through a texture (for benchmarks and tests; results do not depend on it). */
+  useMatmulTextures(policy: TexturePolicy): void {
+    this.texturePolicy = policy
+  }
+
   stats(): WebGpuStats {
     return {
       liveBuffers: this.counters.liveBuffers,
@@ -304,7 +330,7 @@ export class WebGpuBackend implements Backend, KernelContext {
       pipelines: this.pipelines.created,
       bindGroups: this.pipelines.bindGroupCount,
       bindGroupsCreated: this.pipelines.groupsCreated,
-      pooledBytes: this.storages.freeBytes + this.staging.freeBytes
+      pooledBytes: this.storages.freeBytes + this.staging.freeBytes + this.textures.freeBytes
     }
   }
 
@@ -327,13 +353,13 @@ export class WebGpuBackend implements Backend, KernelContext {
   }
 
   /**
-   * Destroys the free pooled buffers (storages and staging), after submitting pending work.
-   * Returns how many were destroyed. Storages in use are untouched.
+   * Destroys the free pooled buffers (storages and staging) and textures, after submitting
+   * pending work. Returns how many were destroyed. Storages in use are untouched.
    */
   trim(): number {
     if (this.destroyed) return 0
     this.flush()
-    const n = this.storages.trim() + this.staging.trim()
+    const n = this.storages.trim() + this.staging.trim() + this.textures.trim()
     if (n > 0) this.pipelines.clearBindGroups()
     return n
   }
@@ -345,6 +371,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.health.markDestroyed()
     this.storages.destroyAll()
     this.staging.destroyAll()
+    this.textures.destroyAll()
     this.ring.buffer.destroy()
     this.counters.destroyed(this.ring.bytes)
     this.pipelines.clearBindGroups()

@@ -4,7 +4,8 @@
  * Every kernel uses the same binding scheme, so layouts are shared by all kernels with
  * the same number of inputs and outputs: binding 0 is the dispatch's uniform slot (a
  * 256-byte window of the uniform ring at a fixed offset), bindings 1..inputs are
- * read-only storage, and the next `outputs` bindings are read-write storage.
+ * read-only storage, the next `outputs` bindings are read-write storage, and the
+ * `textures` bindings (rgba32float, see `textures.ts`) come last.
  *
  * The slot is bound at a static offset, not through a dynamic offset: on lavapipe a
  * dispatch whose bind group takes a dynamic offset cost about 100 µs against about 35 µs
@@ -16,6 +17,7 @@
  */
 import { ShaderStageCompute } from "./flags.ts"
 import type { PooledBuffer } from "./pool.ts"
+import type { PooledTexture } from "./textures.ts"
 import { slotBytes } from "./uniforms.ts"
 
 /** A compute kernel variant: its WGSL and its binding counts. */
@@ -28,7 +30,17 @@ export interface KernelSpec {
   readonly outputs: number
   /** WGSL source with entry point `main`; binding 0 is `var<uniform>`. */
   readonly code: string
+  /**
+   * rgba32float texture bindings after the outputs, in order: "read" is a
+   * `texture_2d<f32>` read with `textureLoad`, "write" a `texture_storage_2d<rgba32float, write>`.
+   */
+  readonly textures?: ReadonlyArray<TextureAccess>
 }
+
+/** How a kernel binds a texture (see `KernelSpec.textures`). */
+export type TextureAccess = "read" | "write"
+
+const texturesKey = (spec: KernelSpec): string => (spec.textures === undefined || spec.textures.length === 0 ? "" : `/${spec.textures.join("+")}`)
 
 /** Bind groups cached before the cache is cleared (a guard against unbounded growth). */
 const maxCachedBindGroups = 8192
@@ -48,8 +60,9 @@ export class Pipelines {
     private readonly uniforms: GPUBuffer
   ) {}
 
-  private layout(inputs: number, outputs: number): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
-    const key = `${inputs}/${outputs}`
+  private layout(spec: KernelSpec): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
+    const { inputs, outputs } = spec
+    const key = `${inputs}/${outputs}${texturesKey(spec)}`
     let layout = this.layouts.get(key)
     if (layout === undefined) {
       const entries: Array<GPUBindGroupLayoutEntry> = [
@@ -57,6 +70,15 @@ export class Pipelines {
       ]
       for (let i = 0; i < inputs + outputs; i++) {
         entries.push({ binding: i + 1, visibility: ShaderStageCompute, buffer: { type: i < inputs ? "read-only-storage" : "storage" } })
+      }
+      for (const [i, access] of (spec.textures ?? []).entries()) {
+        entries.push({
+          binding: inputs + outputs + 1 + i,
+          visibility: ShaderStageCompute,
+          ...(access === "read"
+            ? { texture: { sampleType: "unfilterable-float", viewDimension: "2d" } }
+            : { storageTexture: { access: "write-only", format: "rgba32float", viewDimension: "2d" } })
+        })
       }
       const group = this.device.createBindGroupLayout({ label: `layout ${key}`, entries })
       const pipeline = this.device.createPipelineLayout({ label: `layout ${key}`, bindGroupLayouts: [group] })
@@ -73,7 +95,7 @@ export class Pipelines {
       const module = this.device.createShaderModule({ label: spec.key, code: spec.code })
       pipeline = this.device.createComputePipeline({
         label: spec.key,
-        layout: this.layout(spec.inputs, spec.outputs).pipeline,
+        layout: this.layout(spec).pipeline,
         compute: { module, entryPoint: "main" }
       })
       this.pipelines.set(spec.key, pipeline)
@@ -83,18 +105,20 @@ export class Pipelines {
   }
 
   /**
-   * The bind group of `spec`'s layout over the uniform slot at byte `offset` of the ring
-   * and `buffers` (inputs then outputs).
+   * The bind group of `spec`'s layout over the uniform slot at byte `offset` of the ring,
+   * `buffers` (inputs then outputs) and `textures` (as `spec.textures` declares).
    */
-  bindGroup(spec: KernelSpec, offset: number, buffers: ReadonlyArray<PooledBuffer>): GPUBindGroup {
-    let key = `${spec.inputs}/${spec.outputs}@${offset}`
+  bindGroup(spec: KernelSpec, offset: number, buffers: ReadonlyArray<PooledBuffer>, textures: ReadonlyArray<PooledTexture> = []): GPUBindGroup {
+    let key = `${spec.inputs}/${spec.outputs}${texturesKey(spec)}@${offset}`
     for (const b of buffers) key += `,${b.id}`
+    for (const t of textures) key += `,t${t.id}`
     let group = this.groups.get(key)
     if (group === undefined) {
       if (this.groups.size >= maxCachedBindGroups) this.groups.clear()
       const entries: Array<GPUBindGroupEntry> = [{ binding: 0, resource: { buffer: this.uniforms, offset, size: slotBytes } }]
       for (let i = 0; i < buffers.length; i++) entries.push({ binding: i + 1, resource: { buffer: buffers[i]!.buffer } })
-      group = this.device.createBindGroup({ layout: this.layout(spec.inputs, spec.outputs).group, entries })
+      for (let i = 0; i < textures.length; i++) entries.push({ binding: buffers.length + 1 + i, resource: textures[i]!.view })
+      group = this.device.createBindGroup({ layout: this.layout(spec).group, entries })
       this.groupsCreated++
       this.groups.set(key, group)
     }

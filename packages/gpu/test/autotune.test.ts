@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { adapterKey, candidateConfigs, clearMargin, fileStore, forgetTunings, measureMatmulConfigs, tuneMatmul, type TuneStore } from "../src/autotune.ts"
+import { adapterKey, autotuneVersion, candidateConfigs, clearMargin, fileStore, forgetTunings, measureMatmulConfigs, tuneMatmul, type TuneStore } from "../src/autotune.ts"
 import type { WebGpuBackend } from "../src/index.ts"
 import { makeGpu, uniform } from "./helpers.ts"
 
@@ -37,7 +37,9 @@ describe("matmul autotune", () => {
     if (gpu.matmulVariant !== "subgroup") return
     const specs = [
       { m: 70, k: 36, n: 100, transA: false, transB: false },
-      { m: 20, k: 8, n: 40, transA: true, transB: false }
+      { m: 20, k: 8, n: 40, transA: true, transB: false },
+      // B read from a texture (the "auto" policy's threshold).
+      { m: 256, k: 1024, n: 260, transA: false, transB: true }
     ]
     for (const spec of specs) {
       const a = gpu.upload(uniform(spec.m * spec.k, -1, 1, spec.m))
@@ -91,7 +93,7 @@ describe("matmul autotune", () => {
 
   it("a malformed or foreign cache counts as none and is replaced", async () => {
     if (gpu.matmulVariant !== "subgroup") return
-    for (const text of ["{not json", JSON.stringify({ version: 1, adapters: {} }), JSON.stringify({ version: 2, adapters: { [adapterKey(gpu)]: { subgroupRows: 3, subgroupCols: 3, measuredMs: {} } } })]) {
+    for (const text of ["{not json", JSON.stringify({ version: autotuneVersion - 1, adapters: {} }), JSON.stringify({ version: autotuneVersion, adapters: { [adapterKey(gpu)]: { subgroupRows: 3, subgroupCols: 3, measuredMs: {} } } })]) {
       forgetTunings()
       const store = memoryStore(text)
       expect(await tuneMatmul(gpu, store, false, quick)).toBeUndefined()
@@ -105,7 +107,7 @@ describe("matmul autotune", () => {
     if (gpu.matmulVariant !== "subgroup") return
     forgetTunings()
     const other = { subgroupRows: 4, subgroupCols: 4, measuredMs: { "4x4": 1 } }
-    const store = memoryStore(JSON.stringify({ version: 2, adapters: { "Other GPU": other, [adapterKey(gpu)]: { subgroupRows: "two" } } }))
+    const store = memoryStore(JSON.stringify({ version: autotuneVersion, adapters: { "Other GPU": other, [adapterKey(gpu)]: { subgroupRows: "two" } } }))
     const t = await tuneMatmul(gpu, store, true, quick)
     expect(t?.cached).toBe(false)
     const file = JSON.parse(store.text!)

@@ -7,7 +7,9 @@
 import type { DType, Storage } from "@effect-nn/tensor"
 import type { KernelSpec } from "../pipelines.ts"
 import type { SubgroupMatmulConfig } from "./matmul-subgroup.ts"
+import type { TexturePolicy } from "./matmul-texture.ts"
 import type { PooledBuffer } from "../pool.ts"
+import type { PooledTexture } from "../textures.ts"
 import type { UniformWriter } from "../uniforms.ts"
 
 /** A WebGPU storage: a pooled buffer holding `numel` 4-byte elements. */
@@ -28,21 +30,31 @@ export interface KernelContext {
   readonly maxWorkgroupsPerDimension: number
   /** True when the device has the `subgroups` feature. */
   readonly subgroups: boolean
+  /** `maxTextureDimension2D` of the device (texels). */
+  readonly maxTextureDimension: number
+  /** When matmuls read B through a texture (see `matmul-texture.ts`). */
+  readonly matmulTextures: TexturePolicy
   /** A fresh storage of `numel` elements; throws `DeviceError` over the binding limit. */
   output(numel: number, dtype: DType): GpuStorage
   /** Returns a storage to the pool (a kernel's own temporaries, after encoding their last use). */
   release(storage: Storage): void
+  /** A pooled rgba32float texture of `width` × `height` texels (within `maxTextureDimension`). */
+  texture(width: number, height: number): PooledTexture
+  /** Returns a texture from `texture` to the pool, after encoding its last use. */
+  releaseTexture(texture: PooledTexture): void
   /**
    * Encodes one dispatch of `spec` over `groups` = [x, y] workgroups, binding `storages`
-   * (inputs then outputs, as `spec` declares). `params` fills the dispatch's uniform slot;
-   * `work` estimates its cost in pacing units (a matmul FMA is one unit).
+   * (inputs then outputs, as `spec` declares) and `textures` (`spec.textures`). `params`
+   * fills the dispatch's uniform slot; `work` estimates its cost in pacing units (a
+   * matmul FMA is one unit).
    */
   dispatch(
     spec: KernelSpec,
     storages: ReadonlyArray<Storage>,
     groups: readonly [number, number],
     params: (u: UniformWriter) => void,
-    work: number
+    work: number,
+    textures?: ReadonlyArray<PooledTexture>
   ): void
 }
 

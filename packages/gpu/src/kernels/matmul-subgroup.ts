@@ -13,7 +13,14 @@
  * layer, went from 17 to 30 GFLOP/s with it). A is read (`AMode`) as 2 scalars per step, or,
  * when A is not transposed and k % 4 = 0, as one vec4 along k per row every 4 steps:
  * lavapipe's cost is per load instruction a lane issues (each is a loop over the lanes
- * with bounds checks), whatever its width. Requires `subgroups` with size exactly 8.
+ * with bounds checks), whatever its width.
+ *
+ * B "texture": op(B) was packed into an rgba32float texture (`matmul-texture.ts`), read
+ * with `textureLoad`, which lavapipe runs as one gather for the 8 lanes. B's loads then
+ * cost little and A's dominate, so each lane takes two vec4 columns (32 apart) and the
+ * subgroup 24 rows: a 24 × 64 block, 3 A loads per lane every 4 steps for 768 FMAs
+ * (measured at 1024³ against 16 × 32, 32 × 32, 16 × 64, 32 × 64 and 24 × 96 blocks: about
+ * 15 % faster than the next best). Requires `subgroups` with size exactly 8.
  */
 import type { KernelSpec } from "../pipelines.ts"
 import { type Epilogue, epilogueBindings, epilogueKey, noEpilogue } from "./epilogue.ts"
@@ -22,7 +29,7 @@ import { type Epilogue, epilogueBindings, epilogueKey, noEpilogue } from "./epil
 export const subgroupWidth = 8
 
 /** How a lane reads its 4 columns of op(B) (see the module comment). */
-export type BMode = "scalar" | "vecN" | "vecK"
+export type BMode = "scalar" | "vecN" | "vecK" | "texture"
 
 /**
  * How a lane reads its rows of op(A): one scalar per row and step; a vec4 along k every 4
@@ -49,17 +56,21 @@ export interface SubgroupMatmulConfig {
 /** The configuration the backend uses (1×1 to 2×4 measured alike on lavapipe). */
 export const subgroupMatmulConfig: SubgroupMatmulConfig = { subgroupRows: 2, subgroupCols: 2 }
 
-/** Rows of C per subgroup (16 register rows per lane). */
-const rowsPerSubgroup = 16
-/** A values each lane loads per step of k. */
-const rowsPerLane = rowsPerSubgroup / subgroupWidth
-/** Columns of C per subgroup (a vec4 per lane). */
-const colsPerSubgroup = subgroupWidth * 4
+/** Rows of C per subgroup: 16 register rows per lane, 24 when B is read from a texture. */
+const subgroupRowsOf = (b: BMode): number => (b === "texture" ? 24 : 16)
+/** vec4 columns of C per lane: 2 (32 columns apart) when B is read from a texture, else 1. */
+const laneVecsOf = (b: BMode): number => (b === "texture" ? 2 : 1)
+/** Columns of C per subgroup. */
+const colsPerSubgroup = (b: BMode): number => subgroupWidth * 4 * laneVecsOf(b)
+/** Name of the accumulator of register row `i` and vec4 column `v`. */
+const accName = (i: number, v: number): string => (v === 0 ? `acc${i}` : `acc${i}_${v}`)
+/** Name of the op(B) vec4 of step `s` and vec4 column `v`. */
+const bName = (s: number, v: number): string => (v === 0 ? `b${s}` : `b${s}_${v}`)
 
 /** Rows of C per workgroup. */
-export const subgroupTileM = (c: SubgroupMatmulConfig = subgroupMatmulConfig): number => rowsPerSubgroup * c.subgroupRows
+export const subgroupTileM = (c: SubgroupMatmulConfig = subgroupMatmulConfig, b: BMode = "vecN"): number => subgroupRowsOf(b) * c.subgroupRows
 /** Columns of C per workgroup. */
-export const subgroupTileN = (c: SubgroupMatmulConfig = subgroupMatmulConfig): number => colsPerSubgroup * c.subgroupCols
+export const subgroupTileN = (c: SubgroupMatmulConfig = subgroupMatmulConfig, b: BMode = "vecN"): number => colsPerSubgroup(b) * c.subgroupCols
 
 const specs = new Map<string, KernelSpec>()
 /** `acc += a·b` (vec4 accumulator, scalar a, vec4 b). (WGSL `fma` measured no faster on lavapipe.) */
@@ -67,6 +78,8 @@ const mad = (acc: string, a: string, b: string): string => `  ${acc} += ${a} * $
 
 /** What one loop over k needs to know to emit its body. */
 interface IterationModes {
+  /** Rows of C per subgroup. */
+  readonly rows: number
   readonly aVec: boolean
   readonly aVecM: boolean
   readonly bVecK: boolean
@@ -83,6 +96,9 @@ interface IterationModes {
  * masked load/store per update; the summation order over k is unchanged).
  */
 const iteration = (group: number, end: string, from: string, m: IterationModes): Array<string> => {
+  const rowsPerSubgroup = m.rows
+  const rowsPerLane = rowsPerSubgroup / subgroupWidth
+  const vecs = laneVecsOf(m.bMode)
   const lines = [`for (var p = ${from}; p < ${end}; p += ${group}u) {`]
   if (m.aVec) for (let r = 0; r < rowsPerLane; r++) lines.push(`  let xa${r} = A[ra${r} + p / 4u];`)
   if (m.aVecM) for (let h = 0; h < 2; h++) lines.push(`  let xm${h} = A[(p + ${2 * h}u + ah) * (u.m / 4u) + rq];`)
@@ -93,12 +109,15 @@ const iteration = (group: number, end: string, from: string, m: IterationModes):
     if (!m.aVec && !m.aVecM) for (let r = 0; r < rowsPerLane; r++) lines.push(`  let x${r}_${s} = A[ra${r} + (${at(s)}) * ${m.aStride}];`)
     const loadB = m.bVecK
       ? `vec4<f32>(v0.${c}, v1.${c}, v2.${c}, v3.${c})`
-      : m.bMode === "vecN"
+      : m.bMode === "texture"
+        ? `textureLoad(BT, vec2<u32>(ct0, ${at(s)}), 0)`
+        : m.bMode === "vecN"
         ? `B[(${at(s)}) * (u.n / 4u) + min(col0, u.n - 4u) / 4u]`
         : m.transB
           ? `vec4<f32>(B[cb0 + ${at(s)}], B[cb1 + ${at(s)}], B[cb2 + ${at(s)}], B[cb3 + ${at(s)}])`
           : `vec4<f32>(B[cb0 + (${at(s)}) * u.n], B[cb1 + (${at(s)}) * u.n], B[cb2 + (${at(s)}) * u.n], B[cb3 + (${at(s)}) * u.n])`
     lines.push(`  let b${s} = ${loadB};`)
+    for (let v = 1; v < vecs; v++) lines.push(`  let ${bName(s, v)} = textureLoad(BT, vec2<u32>(ct${v}, ${at(s)}), 0);`)
   }
   const aValue = (r: number, s: number): string => (m.aVec ? `xa${r}.${"xyzw"[s]!}` : `x${r}_${s}`)
   if (m.rowSums && m.aVecM) lines.push("  rsm += xm0 + xm1;")
@@ -117,9 +136,10 @@ const iteration = (group: number, end: string, from: string, m: IterationModes):
     const from = `${Math.floor(i / rowsPerLane)}u`
     if (m.aVec) {
       lines.push(`  let a${i} = subgroupBroadcast(xa${r}, ${from});`)
-      for (let s = 0; s < group; s++) lines.push(mad(`acc${i}`, `a${i}.${"xyzw"[s]!}`, `b${s}`))
+      for (let v = 0; v < vecs; v++) for (let s = 0; s < group; s++) lines.push(mad(accName(i, v), `a${i}.${"xyzw"[s]!}`, bName(s, v)))
     } else {
-      for (let s = 0; s < group; s++) lines.push(mad(`acc${i}`, `subgroupBroadcast(x${r}_${s}, ${from})`, `b${s}`))
+      for (let s = 0; s < group; s++) lines.push(`  let a${i}_${s} = subgroupBroadcast(x${r}_${s}, ${from});`)
+      for (let v = 0; v < vecs; v++) for (let s = 0; s < group; s++) lines.push(mad(accName(i, v), `a${i}_${s}`, bName(s, v)))
     }
   }
   lines.push("}")
@@ -138,6 +158,10 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: Subg
   const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${aMode}:${bMode}:${subgroupRows}x${subgroupCols}${epilogueKey(epilogue)}`
   let spec = specs.get(key)
   if (spec === undefined) {
+    const rowsPerSubgroup = subgroupRowsOf(bMode)
+    const rowsPerLane = rowsPerSubgroup / subgroupWidth
+    const vecs = laneVecsOf(bMode)
+    const texture = bMode === "texture"
     const aVec = aMode === "vecK"
     const aVecM = aMode === "vecM"
     // op(A)[row, p] = A[ra + p * aStride] (in vec4 units along k when aVec); ra is clamped to the last row.
@@ -152,7 +176,7 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: Subg
       const col = `min(col0 + ${j}u, u.n - 1u)`
       setup.push(`let cb${j} = ${transB ? `${col} * u.k` : col};`)
     }
-    for (let i = 0; i < rowsPerSubgroup; i++) setup.push(`var acc${i} = vec4<f32>(0.0);`)
+    for (let i = 0; i < rowsPerSubgroup; i++) for (let v = 0; v < vecs; v++) setup.push(`var ${accName(i, v)} = vec4<f32>(0.0);`)
     if (epilogue.rowSums) for (let r = 0; r < rowsPerLane; r++) setup.push(`var rs${r} = 0.0;`)
     if (aVecM) {
       // This lane's quad of rows (clamped to the last full quad) and which steps it loads.
@@ -160,16 +184,22 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: Subg
       if (epilogue.rowSums) setup.push("var rsm = vec4<f32>(0.0);")
     }
     if (bMode === "vecK") for (let j = 0; j < 4; j++) setup.push(`let ck${j} = cb${j} / 4u;`)
+    // The texels of this lane's vec4 columns (the texture is ceil(n / 4) texels wide, zero-padded).
+    if (texture) for (let v = 0; v < vecs; v++) setup.push(`let ct${v} = min(col0 + ${32 * v}u, u.n - 1u) / 4u;`)
     // Steps of k per loop iteration: 4, with vec4 loads along k where the modes allow (then
     // k % 4 = 0), else scalar steps and a tail loop for the last k % 4.
     const vecK = aVec || aVecM || bMode === "vecK"
     const loop = [
-      ...iteration(4, vecK ? "u.k" : "(u.k & ~3u)", "0u", { aVec, aVecM, bVecK: bMode === "vecK", bMode, transB, aStride, rowSums: epilogue.rowSums }),
-      ...(vecK ? [] : iteration(1, "u.k", "(u.k & ~3u)", { aVec: false, aVecM: false, bVecK: false, bMode, transB, aStride, rowSums: epilogue.rowSums }))
+      ...iteration(4, vecK ? "u.k" : "(u.k & ~3u)", "0u", { rows: rowsPerSubgroup, aVec, aVecM, bVecK: bMode === "vecK", bMode, transB, aStride, rowSums: epilogue.rowSums }),
+      ...(vecK ? [] : iteration(1, "u.k", "(u.k & ~3u)", { rows: rowsPerSubgroup, aVec: false, aVecM: false, bVecK: false, bMode, transB, aStride, rowSums: epilogue.rowSums }))
     ]
     const store: Array<string> = []
-    if (epilogue.bias) store.push("let bias4 = loadBias(col0);")
-    for (let i = 0; i < rowsPerSubgroup; i++) store.push(`if (row0 + ${i}u < u.m) { store(row0 + ${i}u, col0, acc${i}${epilogue.bias ? " + bias4" : ""}); }`)
+    const colOf = (v: number): string => (v === 0 ? "col0" : `col0 + ${32 * v}u`)
+    if (epilogue.bias) for (let v = 0; v < vecs; v++) store.push(`let bias4_${v} = loadBias(${colOf(v)});`)
+    for (let i = 0; i < rowsPerSubgroup; i++) {
+      const stores = Array.from({ length: vecs }, (_, v) => `store(row0 + ${i}u, ${colOf(v)}, ${accName(i, v)}${epilogue.bias ? ` + bias4_${v}` : ""});`)
+      store.push(`if (row0 + ${i}u < u.m) { ${stores.join(" ")} }`)
+    }
     if (epilogue.rowSums && aVecM) {
       // Lane l's rows 2l, 2l+1 lie in quad l / 2, summed by lanes l / 2 (even steps) and l / 2 + 4 (odd).
       store.push("let rsq = subgroupShuffle(rsm, lane / 2u) + subgroupShuffle(rsm, lane / 2u + 4u);")
@@ -181,17 +211,22 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: Subg
       for (let r = 0; r < rowsPerLane; r++) store.push(`  if (row0 + ${rowsPerLane}u * lane + ${r}u < u.m) { RS[row0 + ${rowsPerLane}u * lane + ${r}u] = rs${r}; }`)
       store.push("}")
     }
-    const bindings = epilogueBindings(epilogue, 3)
+    // With B in a texture, B is the last binding (after the epilogue's) instead of binding 2.
+    const bindings = epilogueBindings(epilogue, texture ? 2 : 3)
+    const bBinding = texture
+      ? `@group(0) @binding(${2 + bindings.extraInputs + bindings.outputs}) var BT: texture_2d<f32>;`
+      : `@group(0) @binding(2) var<storage, read> B: array<${bMode === "scalar" ? "f32" : "vec4<f32>"}>;`
     spec = {
       key,
-      inputs: 2 + bindings.extraInputs,
+      inputs: (texture ? 1 : 2) + bindings.extraInputs,
       outputs: bindings.outputs,
+      ...(texture ? { textures: ["read"] as const } : {}),
       code: /* wgsl */ `
 enable subgroups;
 struct Params { m: u32, k: u32, n: u32, tilesN: u32, tilesM: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> A: array<${aVec || aVecM ? "vec4<f32>" : "f32"}>;
-@group(0) @binding(2) var<storage, read> B: array<${bMode === "scalar" ? "f32" : "vec4<f32>"}>;
+${bBinding}
 ${bindings.declarations}
 ${bindings.storeFn}
 
@@ -201,8 +236,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tileRow = tile / u.tilesN;
   if (tileRow >= u.tilesM) { return; }
   let sub = tid / ${subgroupWidth}u;
-  let row0 = tileRow * ${subgroupTileM(config)}u + (sub / ${subgroupCols}u) * ${rowsPerSubgroup}u;
-  let col0 = (tile - tileRow * u.tilesN) * ${subgroupTileN(config)}u + (sub % ${subgroupCols}u) * ${colsPerSubgroup}u + lane * 4u;
+  let row0 = tileRow * ${subgroupTileM(config, bMode)}u + (sub / ${subgroupCols}u) * ${rowsPerSubgroup}u;
+  let col0 = (tile - tileRow * u.tilesN) * ${subgroupTileN(config, bMode)}u + (sub % ${subgroupCols}u) * ${colsPerSubgroup(bMode)}u + lane * 4u;
   ${setup.join("\n  ")}
   ${loop.join("\n  ")}
   ${store.join("\n  ")}

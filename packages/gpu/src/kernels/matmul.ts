@@ -10,6 +10,7 @@ import { grid2d } from "../limits.ts"
 import type { GpuStorage, KernelContext } from "./context.ts"
 import { type Epilogue, noEpilogue } from "./epilogue.ts"
 import { fill } from "./fill.ts"
+import { packTexture, textureWanted } from "./matmul-texture.ts"
 import { type SubgroupLoadModes, subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
 import { tiledMatmulSpec, tiledTile } from "./matmul-tiled.ts"
 
@@ -19,12 +20,14 @@ import { tiledMatmulSpec, tiledTile } from "./matmul-tiled.ts"
  * when transposed and k % 4 = 0), scalar loads otherwise. A: vec4 loads along k when A is
  * not transposed and k % 4 = 0, vec4 loads along m when A is transposed and m % 4 = 0 and
  * k % 4 = 0 (lavapipe pays per load instruction a lane issues, whatever its width), scalar
- * loads otherwise.
+ * loads otherwise. With `texture` (see `textureWanted`), B is packed into a texture first
+ * (`matmul-texture.ts`) unless A is read in row quads.
  */
-export const subgroupLoadModes = (spec: MatmulSpec): SubgroupLoadModes => ({
-  a: spec.k % 4 !== 0 ? "scalar" : !spec.transA ? "vecK" : spec.m % 4 === 0 ? "vecM" : "scalar",
-  b: spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar"
-})
+export const subgroupLoadModes = (spec: MatmulSpec, texture = false): SubgroupLoadModes => {
+  const a = spec.k % 4 !== 0 ? "scalar" : !spec.transA ? "vecK" : spec.m % 4 === 0 ? "vecM" : "scalar"
+  if (a !== "vecM" && texture) return { a, b: "texture" }
+  return { a, b: spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar" }
+}
 
 /** C = op(A)·op(B) with the context's matmul variant. */
 export const matmul = (ctx: KernelContext, a: Storage, b: Storage, spec: MatmulSpec): GpuStorage => {
@@ -52,18 +55,22 @@ export const encodeMatmul = (
   const { m, k, n, transA, transB } = spec
   if (m === 0 || n === 0) return
   const sub = ctx.matmulVariant === "subgroup"
-  const tileM = sub ? subgroupTileM(ctx.matmulConfig) : tiledTile
-  const tileN = sub ? subgroupTileN(ctx.matmulConfig) : tiledTile
+  const modes = sub ? subgroupLoadModes(spec, textureWanted(spec, ctx.matmulTextures, ctx.maxTextureDimension)) : undefined
+  const tileM = modes !== undefined ? subgroupTileM(ctx.matmulConfig, modes.b) : tiledTile
+  const tileN = modes !== undefined ? subgroupTileN(ctx.matmulConfig, modes.b) : tiledTile
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
-  const kernel = sub ? subgroupMatmulSpec(transA, transB, subgroupLoadModes(spec), ctx.matmulConfig, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
-  ctx.dispatch(kernel, [a, b, ...extra, ...outputs], grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
+  const kernel = modes !== undefined ? subgroupMatmulSpec(transA, transB, modes, ctx.matmulConfig, epilogue) : tiledMatmulSpec(transA, transB, epilogue)
+  const texture = modes?.b === "texture" ? packTexture(ctx, b, spec) : undefined
+  const storages = texture === undefined ? [a, b, ...extra, ...outputs] : [a, ...extra, ...outputs]
+  ctx.dispatch(kernel, storages, grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, m)
     u.u32(1, k)
     u.u32(2, n)
     u.u32(3, tilesN)
     u.u32(4, tilesM)
-  }, m * n * Math.max(k, 1))
+  }, m * n * Math.max(k, 1), texture === undefined ? [] : [texture])
+  if (texture !== undefined) ctx.releaseTexture(texture)
 }
 
 /** y = x·Wᵀ (+ bias) (then ReLU when `spec.relu`): one matmul with a bias/ReLU epilogue. */

@@ -1,0 +1,158 @@
+/**
+ * The subgroup matmul with B packed into a texture: when it is chosen,
+ * values against the CPU and bit for bit against the storage-buffer path, its epilogues,
+ * two packs of one size in one batch, and the texture pool's memory accounting.
+ */
+import { CpuBackend, type MatmulSpec } from "@effect-nn/tensor"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { subgroupLoadModes } from "../src/kernels/matmul.ts"
+import { textureMinRows, textureMinWork, textureWanted } from "../src/kernels/matmul-texture.ts"
+import type { TexturePolicy, WebGpuBackend } from "../src/index.ts"
+import { both, expectClose, makeGpu, uniform } from "./helpers.ts"
+
+const cpu = new CpuBackend()
+let gpu: WebGpuBackend
+
+beforeAll(async () => {
+  gpu = await makeGpu({ autotune: "off" })
+  // Small shapes keep the tests fast; "auto" would read them from storage buffers.
+  gpu.useMatmulTextures("on")
+}, 30_000)
+afterAll(() => gpu.destroy())
+
+const spec = (m: number, k: number, n: number, transA = false, transB = false): MatmulSpec => ({ m, k, n, transA, transB })
+
+describe("when B is read from a texture", () => {
+  it("auto: from 256 rows and 2^26 multiply-adds, within the texture limit; never for row quads of a transposed A", () => {
+    const want = (s: MatmulSpec, policy: TexturePolicy = "auto", max = 8192): boolean => textureWanted(s, policy, max)
+    expect(textureMinRows).toBe(256)
+    expect(textureMinWork).toBe(2 ** 26)
+    expect(want(spec(1024, 1024, 1024))).toBe(true)
+    expect(want(spec(1000, 784, 128, false, true))).toBe(true)
+    expect(want(spec(512, 784, 128, false, true))).toBe(false)
+    expect(want(spec(255, 4096, 4096))).toBe(false)
+    expect(want(spec(256, 64, 40))).toBe(false)
+    expect(want(spec(256, 64, 40), "on")).toBe(true)
+    expect(want(spec(1024, 1024, 1024), "off")).toBe(false)
+    // op(B) is ceil(n / 4) texels wide and k tall.
+    expect(want(spec(256, 8193, 40), "on")).toBe(false)
+    expect(want(spec(256, 64, 4 * 8192 + 1, false, true), "on")).toBe(false)
+    expect(want(spec(256, 64, 4 * 8192), "on")).toBe(true)
+    expect(subgroupLoadModes(spec(256, 64, 40), true)).toEqual({ a: "vecK", b: "texture" })
+    expect(subgroupLoadModes(spec(300, 7, 33, true, true), true)).toEqual({ a: "scalar", b: "texture" })
+    expect(subgroupLoadModes(spec(256, 64, 40, true), true)).toEqual({ a: "vecM", b: "vecN" })
+    expect(subgroupLoadModes(spec(256, 64, 40), false)).toEqual({ a: "vecK", b: "vecN" })
+  })
+})
+
+/** C on the GPU with textures on and off, and on the CPU; asserts the texture path ran (2 dispatches). */
+const run = async (s: MatmulSpec, seed: number): Promise<{ tex: Float32Array; buf: Float32Array; cpu: Float32Array; scale: (i: number) => number }> => {
+  const a = uniform(s.m * s.k, -1, 1, seed)
+  const b = uniform(s.k * s.n, -1, 1, seed + 1)
+  const [ga, ca] = both(gpu, cpu, a)
+  const [gb, cb] = both(gpu, cpu, b)
+  const out: Array<Float32Array> = []
+  for (const on of [true, false]) {
+    gpu.useMatmulTextures(on ? "on" : "off")
+    const before = gpu.stats().dispatches
+    const c = gpu.matmul(ga, gb, s)
+    out.push((await gpu.read(c, "float32")) as Float32Array)
+    expect(gpu.stats().dispatches - before).toBe(on && !(s.transA && s.m % 4 === 0 && s.k % 4 === 0) ? 2 : 1)
+    gpu.release(c)
+  }
+  gpu.useMatmulTextures("on")
+  const expected = (await cpu.read(cpu.matmul(ca, cb, s), "float32")) as Float32Array
+  gpu.release(ga)
+  gpu.release(gb)
+  const scale = (i: number): number => {
+    const row = Math.floor(i / s.n)
+    const col = i % s.n
+    let sum = 0
+    for (let p = 0; p < s.k; p++) sum += Math.abs((s.transA ? a[p * s.m + row]! : a[row * s.k + p]!) * (s.transB ? b[col * s.k + p]! : b[p * s.n + col]!))
+    return 1e-5 * sum
+  }
+  return { tex: out[0]!, buf: out[1]!, cpu: expected, scale }
+}
+
+describe("matmul with B in a texture", () => {
+  const shapes: ReadonlyArray<readonly [number, number, number]> = [
+    [256, 64, 40],
+    // k % 4 ≠ 0 (scalar A and a tail loop), n % 4 ≠ 0 (a zero-padded last texel), m not a multiple of 32.
+    [257, 7, 33],
+    [300, 65, 130],
+    // B transposed with k % 4 = 0 and n % 4 ≠ 0: packed 4 steps a thread, last texel zero-padded.
+    [260, 12, 38],
+    [256, 1, 1]
+  ]
+  for (const [m, k, n] of shapes) {
+    it(`${m}x${k}x${n}, all transposes: close to the CPU, identical to the storage-buffer path`, async () => {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const r = await run(spec(m, k, n, transA, transB), m + k + n)
+          expectClose(r.tex, r.cpu, 1e-4, r.scale)
+          expect(Array.from(r.tex)).toEqual(Array.from(r.buf))
+        }
+      }
+    })
+  }
+
+  it("keeps its epilogues: linear with bias and ReLU, row sums, ReLU's backward mask", async () => {
+    const rows = 260
+    const inF = 24
+    const outF = 18
+    const x = uniform(rows * inF, -1, 1, 1)
+    const w = uniform(outF * inF, -1, 1, 2)
+    const bias = uniform(outF, -1, 1, 3)
+    const [gx, cx] = both(gpu, cpu, x)
+    const [gw, cw] = both(gpu, cpu, w)
+    const [gbias, cbias] = both(gpu, cpu, bias)
+    const lin = { rows, inFeatures: inF, outFeatures: outF, relu: true }
+    expectClose(await gpu.read(gpu.linear(gx, gw, gbias, lin), "float32"), await cpu.read(cpu.linear(cx, cw, cbias, lin), "float32"), 1e-5, 1e-5)
+    const s = spec(rows, inF, outF, false, true)
+    const [gc, gs] = gpu.matmulRowSums(gx, gw, s)
+    const [cc, cs] = cpu.matmulRowSums(cx, cw, s)
+    expectClose(await gpu.read(gc, "float32"), await cpu.read(cc, "float32"), 1e-5, 1e-5)
+    expectClose(await gpu.read(gs, "float32"), await cpu.read(cs, "float32"), 1e-5, 1e-5)
+    const mask = uniform(rows * outF, -1, 1, 4)
+    const [gm, cm] = both(gpu, cpu, mask)
+    const gy = gpu.reluBackward(gm, gpu.matmul(gx, gw, s), rows * outF)
+    const cy = cpu.reluBackward(cm, cpu.matmul(cx, cw, s), rows * outF)
+    expectClose(await gpu.read(gy, "float32"), await cpu.read(cy, "float32"), 1e-5, 1e-5)
+  })
+
+  it("two matmuls of one B size in one batch each read their own B (the pooled texture is reused in order)", async () => {
+    const s = spec(256, 16, 12)
+    const a = uniform(256 * 16, -1, 1, 5)
+    const b1 = uniform(16 * 12, -1, 1, 6)
+    const b2 = uniform(16 * 12, -1, 1, 7)
+    const [ga, ca] = both(gpu, cpu, a)
+    const [gb1, cb1] = both(gpu, cpu, b1)
+    const [gb2, cb2] = both(gpu, cpu, b2)
+    const c1 = gpu.matmul(ga, gb1, s)
+    const c2 = gpu.matmul(ga, gb2, s)
+    expectClose(await gpu.read(c1, "float32"), await cpu.read(cpu.matmul(ca, cb1, s), "float32"), 1e-5, 1e-5)
+    expectClose(await gpu.read(c2, "float32"), await cpu.read(cpu.matmul(ca, cb2, s), "float32"), 1e-5, 1e-5)
+  })
+
+  it("pools its textures: counted in live and pooled bytes, destroyed by trim", async () => {
+    gpu.trim()
+    const base = gpu.stats()
+    const a = gpu.upload(uniform(256 * 32, -1, 1, 8))
+    const b = gpu.upload(uniform(32 * 64, -1, 1, 9))
+    for (let i = 0; i < 3; i++) {
+      const c = gpu.matmul(a, b, spec(256, 32, 64))
+      await gpu.read(c, "float32")
+      gpu.release(c)
+    }
+    gpu.release(a)
+    gpu.release(b)
+    const after = gpu.stats()
+    // One 16 × 32 texel texture (16 bytes a texel), reused by all three products.
+    const textureBytes = 16 * 32 * 16
+    expect(after.pooledBytes - base.pooledBytes).toBeGreaterThanOrEqual(textureBytes)
+    expect(after.liveBytes - base.liveBytes).toBe(after.pooledBytes - base.pooledBytes)
+    gpu.trim()
+    expect(gpu.stats().liveBytes).toBe(base.liveBytes)
+    expect(gpu.stats().pooledBytes).toBe(0)
+  })
+})
