@@ -34,7 +34,7 @@ import { deviceLayer, deviceNames } from "./device-select.ts"
 import { models, modelNames } from "./models/index.ts"
 import { makeStopSignal, runMainWithStop } from "./stop-signal.ts"
 import type { TrainingCheckpointInfo } from "./training/checkpoint.ts"
-import { readTrainingCheckpointInfo } from "./training/checkpoint.ts"
+import { progressPoint, readTrainingCheckpointInfo } from "./training/checkpoint.ts"
 import type { EpochReport, Stopped } from "./training/run.ts"
 import { runTraining } from "./training/run.ts"
 import { describeModel } from "./training/describe.ts"
@@ -157,7 +157,7 @@ const command = Command.make(
       if (stopped !== undefined) {
         // The device layer's scope has closed: its memory is released.
         const { path, progress } = stopped
-        const where = progress.batch === 0 ? `at the end of epoch ${progress.epoch - 1}` : `after step ${progress.batch} of epoch ${progress.epoch}`
+        const where = progressPoint(progress)
         const again = [`--resume ${path}`, `--epochs ${flags.epochs}`, `--device ${flags.device}`, ...(checkpoint === undefined ? [] : [`--checkpoint ${checkpoint}`]), ...(Option.isSome(flags.save) ? [`--save ${flags.save.value}`] : [])]
         process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: npx -y pnpm@12.4.2 train ${again.join(" ")}\n`)
         process.exitCode = 130

@@ -45,6 +45,13 @@ export interface TrainingProgress {
   readonly lossSum: number
 }
 
+/**
+ * Where a run stands, in words: "before the first step", "at the end of epoch N" (at an
+ * epoch boundary) or "after step B of epoch N".
+ */
+export const progressPoint = (p: Pick<TrainingProgress, "epoch" | "batch" | "globalStep">): string =>
+  p.globalStep === 0 ? "before the first step" : p.batch === 0 ? `at the end of epoch ${p.epoch - 1}` : `after step ${p.batch} of epoch ${p.epoch}`
+
 /** The run's settings a resumed run must agree with (the command line's flags). */
 export interface TrainingSettings {
   readonly model: string
