@@ -2,7 +2,7 @@
  * `bench` — effect-nn against the JavaScript peers on the same device, from one run:
  *
  * - matmul GFLOP/s at 256/512/1024/2048 (issue + read back, the peers' method), effect-nn's
- *   runs taken just before and just after the peers' and pooled (see `main`);
+ *   runs taken before the peers' matmuls and after each peer's, and pooled (see `main`);
  * - one epoch of ShallowMLP, DeepMLP and ResidualNetwork on MNIST (batch 64, Adam 1e-3)
  *   through the general API (modules, autodiff, optimiser, the training loop): seconds,
  *   samples/s, process CPU time next to wall time (main thread vs the software GPU's
@@ -105,10 +105,16 @@ interface EffectNnResults {
   readonly matmulTuning?: { readonly measuredMs: Readonly<Record<string, number>>; readonly cached: boolean }
   /** All timed runs of both passes together (the figures the tables and ratios use). */
   readonly matmul: ReadonlyArray<MatmulResult>
-  /** The pass just before the peers' matmuls, and the one just after them (when they ran). */
-  readonly matmulPasses: ReadonlyArray<ReadonlyArray<MatmulResult>>
+  /** effect-nn's matmul passes: one before the peers' matmuls and one after each peer matmul run that ran. */
+  readonly matmulPasses: ReadonlyArray<MatmulPass>
   readonly training: ReadonlyArray<NetworkResult>
   readonly steps: ReadonlyArray<StepResult>
+}
+
+/** One pass of effect-nn's square matmuls and when it ran ("before the peers' matmuls", "after mm-jax-webgpu"). */
+interface MatmulPass {
+  readonly when: string
+  readonly results: ReadonlyArray<MatmulResult>
 }
 
 /** The device layer of every effect-nn pass: WebGPU, the matmul autotune measured once and cached. */
@@ -252,7 +258,7 @@ const report = ({ sizes, networks, stepBatches }: BenchConfig, ours: EffectNnRes
   // Matmul
   const mmRows: Array<Array<string>> = [["effect-nn webgpu", ...sizes.map((n) => f(ours.matmul.find((m) => m.n === n)?.gflops.median))]]
   if (ours.matmulPasses.length > 1) {
-    ours.matmulPasses.forEach((pass, i) => mmRows.push([`… its pass ${i === 0 ? "before" : "after"} the peers`, ...sizes.map((n) => f(pass.find((m) => m.n === n)?.gflops.median))]))
+    for (const pass of ours.matmulPasses) mmRows.push([`… its pass ${pass.when}`, ...sizes.map((n) => f(pass.results.find((m) => m.n === n)?.gflops.median))])
   }
   for (const p of peerMatmul) mmRows.push([p.label, ...sizes.map((n) => f(p.gflops.get(n)))])
   for (const p of peerMatmul.filter((q) => q.label.endsWith("webgpu"))) {
@@ -262,7 +268,7 @@ const report = ({ sizes, networks, stepBatches }: BenchConfig, ours: EffectNnRes
       return a === undefined || b === undefined ? "—" : `×${f(a / b)}`
     })])
   }
-  out.push(`### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back${ours.matmulPasses.length > 1 ? "; effect-nn: the median of its runs just before and just after the peers'" : ""})\n`)
+  out.push(`### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back${ours.matmulPasses.length > 1 ? "; effect-nn: the median of all its runs, in passes before the peers' matmuls and after each of them" : ""})\n`)
   out.push(table(["implementation", ...sizes.map((n) => `${n}`)], mmRows))
   // Training
   const ref = pytorchReference()
@@ -321,22 +327,36 @@ const report = ({ sizes, networks, stepBatches }: BenchConfig, ours: EffectNnRes
 }
 
 /**
- * The order: effect-nn's matmuls, the peers' matmuls, effect-nn's matmuls again (when a peer
- * matmul ran), then effect-nn's training and the peers' training. The machine's own speed
- * drifts by tens of percent over minutes, so effect-nn's matmul runs are taken just before
- * and just after the peers' and pooled: the ratios compare measurements of the same minutes.
+ * The order: effect-nn's matmuls, then each peer's matmuls followed by effect-nn's matmuls
+ * again (when that peer ran), then effect-nn's training and the peers' training. The
+ * machine's own speed drifts by tens of percent over minutes, so effect-nn's matmul runs are
+ * taken before, between and after the peers' and pooled: the ratios compare measurements
+ * spread over the same minutes, and one slow spell weighs on one pass of several.
  */
 const main = async (config: BenchConfig): Promise<void> => {
   const { sizes, networks, epochs, stepBatches, peerSelection, peerBudgetS, peerMaxEpochS, jsonPath } = config
   const started = performance.now()
   const first = await Effect.runPromise(effectNnMatmul(config, "before the peers' matmuls"))
   const isMatmulPeer = (name: string): boolean => name.startsWith("mm-")
-  const peersMatmul = await runPeers(config, peerSelection.filter(isMatmulPeer))
-  const passes = [first.matmul]
-  if (peersMatmul.outcomes.some((o) => o.status === "ok")) passes.push((await Effect.runPromise(effectNnMatmul(config, "after the peers' matmuls"))).matmul)
+  const passes: Array<MatmulPass> = [{ when: "before the peers' matmuls", results: first.matmul }]
+  const matmulOutcomes: Array<PeerOutcome> = []
+  let matmulError: string | undefined
+  for (const name of peerSelection.filter(isMatmulPeer)) {
+    const run = await runPeers(config, [name])
+    matmulOutcomes.push(...run.outcomes)
+    if (run.error !== undefined) {
+      matmulError = run.error
+      break
+    }
+    if (run.outcomes.some((o) => o.status === "ok")) {
+      const when = `after ${name}`
+      passes.push({ when, results: (await Effect.runPromise(effectNnMatmul(config, when))).matmul })
+    }
+  }
+  const peersMatmul = { outcomes: matmulOutcomes, error: matmulError }
   const trained = await Effect.runPromise(effectNnTraining(config))
   const peersTraining = peersMatmul.error === undefined ? await runPeers(config, peerSelection.filter((name) => !isMatmulPeer(name))) : { outcomes: [] }
-  const ours: EffectNnResults = { ...first.about, matmul: mergeMatmul(passes), matmulPasses: passes, ...trained }
+  const ours: EffectNnResults = { ...first.about, matmul: mergeMatmul(passes.map((p) => p.results)), matmulPasses: passes, ...trained }
   const peers = { outcomes: [...peersMatmul.outcomes, ...peersTraining.outcomes], error: peersMatmul.error ?? peersTraining.error }
   if (peers.error !== undefined) log(`bench: peers not run: ${peers.error}`)
   const text = report(config, ours, peers.outcomes)
