@@ -25,7 +25,7 @@ export interface WebGpuOptions {
    * 100% CPU while a map is pending), false in browsers.
    */
   readonly pacing?: boolean
-  /** Reuse released buffers through the pool (default true); false destroys them instead (tests). */
+  /** Reuse released buffers and textures through the pools (default true); false destroys them instead (tests). */
   readonly pool?: boolean
   /** Forces a matmul kernel. Default: "subgroup" when the adapter's subgroups are exactly 8 wide, else "tiled". */
   readonly matmulVariant?: MatmulVariant

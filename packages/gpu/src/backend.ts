@@ -47,7 +47,7 @@ import { type KernelTime, Profiler } from "./profile.ts"
 import type { KernelSpec } from "./pipelines.ts"
 import { Pipelines } from "./pipelines.ts"
 import { BufferPool, MemoryCounters } from "./pool.ts"
-import { type PooledTexture, TexturePool } from "./textures.ts"
+import { type PooledTexture, textureClass, TexturePool } from "./textures.ts"
 import { UniformRing, type UniformWriter } from "./uniforms.ts"
 
 /** How a `WebGpuBackend` is set up (see `acquireWebGpu` for the user-facing options). */
@@ -206,11 +206,17 @@ export class WebGpuBackend implements Backend, KernelContext {
 
   texture(width: number, height: number): PooledTexture {
     this.usable()
-    return this.textures.acquire(width, height)
+    const limit = this.maxTextureDimension
+    if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1 || width > limit || height > limit) {
+      throw new DeviceError({ reason: `texture of ${width} × ${height} texels is empty or exceeds maxTextureDimension2D ${limit}` })
+    }
+    return this.textures.acquire(textureClass(width, limit), textureClass(height, limit))
   }
 
   releaseTexture(texture: PooledTexture): void {
-    if (!this.destroyed) this.textures.release(texture)
+    if (this.destroyed) return
+    this.textures.release(texture)
+    if (!this.pooling) this.trim()
   }
 
   /** Encodes one dispatch into the pending batch (see `KernelContext.dispatch`). */

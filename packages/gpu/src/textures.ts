@@ -31,6 +31,18 @@ const textureUsage = 0x04 | 0x08
 /** Bytes of one rgba32float texel. */
 export const texelBytes = 16
 
+/**
+ * The pooled extent of a texture side of `texels` (≥ 1): up to 16 as asked, then rounded up
+ * to a multiple of a quarter of its power of two (at most 25 % more a side), never over
+ * `max`. Operands whose shapes differ a little (the last batch of an epoch, a varying
+ * sequence length) then share one pooled texture instead of leaving one each behind.
+ */
+export const textureClass = (texels: number, max: number): number => {
+  if (texels <= 16) return texels
+  const step = Math.max(4, 2 ** Math.floor(Math.log2(texels)) / 4)
+  return Math.max(texels, Math.min(max, Math.ceil(texels / step) * step))
+}
+
 let nextTextureId = 0
 
 /** Free textures by exact size, handed out lowest id first. */
@@ -44,7 +56,7 @@ export class TexturePool {
     private readonly counters: MemoryCounters
   ) {}
 
-  /** A texture of exactly `width` × `height` texels (the caller has checked the device's limits). */
+  /** A texture of exactly `width` × `height` texels (the caller has checked the device's limits and rounded to `textureClass`). */
   acquire(width: number, height: number): PooledTexture {
     const list = this.free.get(`${width}x${height}`)
     const reused = list?.shift()

@@ -3,10 +3,11 @@
  * values against the CPU and bit for bit against the storage-buffer path, its epilogues,
  * two packs of one size in one batch, and the texture pool's memory accounting.
  */
-import { CpuBackend, type MatmulSpec } from "@effect-nn/tensor"
+import { CpuBackend, DeviceError, type MatmulSpec } from "@effect-nn/tensor"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { subgroupLoadModes } from "../src/kernels/matmul.ts"
 import { textureMinRows, textureMinWork, textureWanted } from "../src/kernels/matmul-texture.ts"
+import { textureClass } from "../src/textures.ts"
 import type { TexturePolicy, WebGpuBackend } from "../src/index.ts"
 import { both, expectClose, makeGpu, uniform } from "./helpers.ts"
 
@@ -154,5 +155,60 @@ describe("matmul with B in a texture", () => {
     gpu.trim()
     expect(gpu.stats().liveBytes).toBe(base.liveBytes)
     expect(gpu.stats().pooledBytes).toBe(0)
+  })
+
+  it("k = 0 reads no texture (an empty op(B)): row sums and linear give zeros and the bias, the device stays usable", async () => {
+    expect(textureWanted(spec(300, 0, 8), "on", 8192)).toBe(false)
+    const x = gpu.alloc(0)
+    const [c, sums] = gpu.matmulRowSums(x, x, spec(300, 0, 8))
+    expect(Array.from(await gpu.read(c, "float32")).every((v) => v === 0)).toBe(true)
+    expect(Array.from(await gpu.read(sums, "float32")).every((v) => v === 0)).toBe(true)
+    const bias = gpu.upload(Float32Array.from([1, 2, 3]))
+    const y = gpu.linear(x, x, bias, { rows: 300, inFeatures: 0, outFeatures: 3, relu: false })
+    expect(Array.from(await gpu.read(y, "float32")).slice(0, 6)).toEqual([1, 2, 3, 1, 2, 3])
+    const r = await run(spec(256, 8, 8), 11)
+    expectClose(r.tex, r.cpu, 1e-4, r.scale)
+  })
+
+  it("texture sides are rounded up to classes (at most 25 % more), so nearby shapes share one texture", async () => {
+    expect([1, 16, 17, 100, 128, 129, 196, 1000, 1015, 1024, 8190].map((t) => textureClass(t, 8192))).toEqual([1, 16, 20, 112, 128, 160, 224, 1024, 1024, 1024, 8192])
+    expect(textureClass(8190, 8190)).toBe(8190)
+    gpu.trim()
+    const live: Array<number> = []
+    for (let k = 1000; k < 1016; k += 3) {
+      const a = gpu.upload(uniform(256 * k, -1, 1, k))
+      const b = gpu.upload(uniform(k * 40, -1, 1, k + 1))
+      const c = gpu.matmul(a, b, spec(256, k, 40))
+      await gpu.read(c, "float32")
+      for (const t of [a, b, c]) gpu.release(t)
+      live.push(gpu.stats().liveBuffers)
+    }
+    // The storages share size classes too: after the first product nothing new is created,
+    // the 10 × 1024-texel texture included.
+    expect(live.every((n) => n === live[0])).toBe(true)
+  })
+
+  it("refuses an empty or oversized texture with a DeviceError", () => {
+    expect(() => gpu.texture(0, 4)).toThrow(DeviceError)
+    expect(() => gpu.texture(4, gpu.maxTextureDimension + 1)).toThrow(/exceeds maxTextureDimension2D/)
+  })
+
+  it("with pool: false, a released texture is destroyed", async () => {
+    const unpooled = await makeGpu({ autotune: "off", pool: false })
+    try {
+      unpooled.useMatmulTextures("on")
+      const before = unpooled.stats().liveBytes
+      const a = unpooled.upload(uniform(256 * 8, -1, 1, 12))
+      const b = unpooled.upload(uniform(8 * 8, -1, 1, 13))
+      const c = unpooled.matmul(a, b, spec(256, 8, 8))
+      await unpooled.read(c, "float32")
+      // Only the read's staging buffer (256 × 8 floats) waits in a pool, not the texture.
+      expect(unpooled.stats().pooledBytes).toBe(256 * 8 * 4)
+      for (const t of [a, b, c]) unpooled.release(t)
+      expect(unpooled.stats().pooledBytes).toBe(0)
+      expect(unpooled.stats().liveBytes).toBe(before)
+    } finally {
+      unpooled.destroy()
+    }
   })
 })

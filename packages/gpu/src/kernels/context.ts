@@ -38,7 +38,11 @@ export interface KernelContext {
   output(numel: number, dtype: DType): GpuStorage
   /** Returns a storage to the pool (a kernel's own temporaries, after encoding their last use). */
   release(storage: Storage): void
-  /** A pooled rgba32float texture of `width` × `height` texels (within `maxTextureDimension`). */
+  /**
+   * A pooled rgba32float texture of at least `width` × `height` texels (sizes are rounded
+   * up to the pool's classes, see `textures.ts`, within `maxTextureDimension`). Throws
+   * `DeviceError` for an empty size or one over `maxTextureDimension`.
+   */
   texture(width: number, height: number): PooledTexture
   /** Returns a texture from `texture` to the pool, after encoding its last use. */
   releaseTexture(texture: PooledTexture): void

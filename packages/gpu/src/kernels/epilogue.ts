@@ -9,8 +9,9 @@
  * - `rowSums`: RS[row] = Σ_p op(A)[row, p] (a linear layer's bias gradient beside its
  *   weight gradient; one more output).
  *
- * Bindings after A (1) and B (2): inputs Bias, M as present; outputs C (unless an `act`
- * replaces it), Act, RS as present.
+ * Bindings after A (1) and B (2) — or after A alone when the subgroup kernel reads B from a
+ * texture, which then binds last (see `matmul-subgroup.ts`): inputs Bias, M as present;
+ * outputs C (unless an `act` replaces it), Act, RS as present.
  */
 
 /** What a matmul does when it stores C (see the module comment). */

@@ -4,8 +4,10 @@
  * past column n. The texture is ceil(n / 4) texels wide and k tall; a transposed B
  * ([n, k] in memory) is transposed while packing.
  *
- * Packing costs one read of B; the subgroup kernel then reads B ceil(m / 32) times
- * through the texture unit, where each storage read would cost a loop over the lanes.
+ * Packing costs one read of B; the subgroup kernel then reads B ceil(m / 24) times (once
+ * per 24-row block) through the texture unit, where each storage read would cost a loop
+ * over the lanes. The texture may be larger than op(B) (the pool rounds sizes up, see
+ * `textures.ts`); the kernel reads only texels within it.
  */
 import type { MatmulSpec, Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
@@ -33,9 +35,9 @@ export const textureMinWork = 2 ** 26
  */
 export const texturePays = (spec: MatmulSpec): boolean => spec.m >= textureMinRows && spec.m * spec.k * spec.n >= textureMinWork
 
-/** True when op(B) of `spec` fits a texture of the device (width ceil(n / 4), height k). */
+/** True when op(B) of `spec` is not empty and fits a texture of the device (width ceil(n / 4), height k). */
 export const fitsTexture = (spec: MatmulSpec, maxTextureDimension: number): boolean =>
-  spec.k <= maxTextureDimension && Math.ceil(spec.n / 4) <= maxTextureDimension
+  spec.k >= 1 && spec.n >= 1 && spec.k <= maxTextureDimension && Math.ceil(spec.n / 4) <= maxTextureDimension
 
 /** Whether `policy` reads B of `spec` through a texture on a device with `maxTextureDimension`. */
 export const textureWanted = (spec: MatmulSpec, policy: TexturePolicy, maxTextureDimension: number): boolean =>
