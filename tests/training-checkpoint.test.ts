@@ -12,13 +12,14 @@ import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node-shared"
 import type { EpochReport, Stopped, TrainingCheckpoint, TrainingProgress } from "@effect-nn/examples"
 import { ShallowMLP, adamStateCodec, loadTrainingCheckpointBytes, optimizerPrefix, runTraining, sgdStateCodec, trainingCheckpointBytes } from "@effect-nn/examples"
+import { singleSampleWarning } from "@effect-nn/data"
 import type { ModelOf } from "@effect-nn/layers"
 import { CheckpointError, Dropout, Linear, Mode, decodeSafetensors, encodeSafetensors, forward, module, mseLoss, saveStateDictBytes } from "@effect-nn/layers"
 import type { AdamState, Optimizer, SgdState } from "@effect-nn/optim"
 import { adam, sgd } from "@effect-nn/optim"
 import type { Sym, Tensor } from "@effect-nn/tensor"
 import { Cpu, Device, Rng, fromArray, makeRandomSource, relu, toArray, valueAndGrad } from "@effect-nn/tensor"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { expectClose, runtimes } from "./harness.ts"
 
@@ -191,6 +192,19 @@ const DropNet = () =>
       const h = yield* m.fc1(x)
       return yield* m.fc2(yield* m.drop(relu(h) as Tensor<[Sym<"B">, 32]>))
     }))
+
+describe("a run's loader warnings", () => {
+  it("the single-sample last batch warning is said once a run, not every epoch", async () => {
+    const messages: Array<string> = []
+    const capture = Logger.make(({ message, logLevel }) => {
+      if (logLevel === "Warn") messages.push(Array.isArray(message) ? message.join(" ") : String(message))
+    })
+    const run = runTraining({ ...common, limit: 513, model: "shallow", module: ShallowMLP(), epochs: 2 }, quiet)
+    const reports = await Effect.runPromise(run.pipe(Effect.provide(Layer.merge(services, Logger.layer([capture])))))
+    expect(reports.map((r) => r.epoch)).toEqual([1, 2])
+    expect(messages).toEqual([singleSampleWarning(513, 64)])
+  })
+})
 
 describe("resumed training is bit-identical to uninterrupted training (CPU, 512 MNIST images)", () => {
   it("ShallowMLP: 2 epochs against 1 epoch, stop, resume for 1 — same parameters, optimiser state, progress and figures", async () => {

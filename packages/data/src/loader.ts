@@ -37,6 +37,8 @@ export interface Batch {
  * - `stats`: normalisation mean and std (default MNIST's, 0.1307 / 0.3081).
  * - `images`: build `x` (default true). `false` leaves `x` empty (length 0): for a
  *   training set that lives on the device and is gathered there from `indices`.
+ * - `warnSingleSample`: log the single-sample last batch warning (default true); a
+ *   training run passes false after its first epoch, so the warning is said once.
  */
 export interface LoaderOptions {
   readonly batchSize: number
@@ -46,6 +48,7 @@ export interface LoaderOptions {
   readonly dropLast: boolean
   readonly stats?: NormalizationStats
   readonly images?: boolean
+  readonly warnSingleSample?: boolean
 }
 
 const LOADER = "loader"
@@ -118,7 +121,7 @@ export const loader = (dataset: Dataset, options: LoaderOptions): Stream.Stream<
     const batchesStream = Stream.unfold(0, (index) =>
       Effect.sync(() => index < batches ? [makeBatch(index), index + 1] as const : undefined))
     // A last batch of one sample breaks batch statistics (BatchNorm in train mode): say so.
-    return lastBatchSize(count, batchSize, dropLast) === 1 && batches > 0
+    return lastBatchSize(count, batchSize, dropLast) === 1 && batches > 0 && options.warnSingleSample !== false
       ? Stream.concat(
         Stream.fromEffect(Effect.logWarning(singleSampleWarning(count, batchSize))).pipe(Stream.drain),
         batchesStream

@@ -133,6 +133,11 @@ describe("loader", () => {
     )
     expect(dropped.map((b) => b.size)).toEqual([64])
     expect(messages).toHaveLength(1)
+    const silent = await Effect.runPromise(
+      Stream.runCollect(loader(synthetic(65, 1), options({ warnSingleSample: false }))).pipe(Effect.provide(Logger.layer([capture])))
+    )
+    expect(silent.map((b) => b.size)).toEqual([64, 1])
+    expect(messages).toHaveLength(1)
   })
 
   it("builds batches lazily", async () => {

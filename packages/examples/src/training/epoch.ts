@@ -23,6 +23,8 @@ export interface EpochOptions {
   readonly epoch: number
   /** Called after every step with the number of steps done (for progress bars). */
   readonly onStep?: (done: number) => void
+  /** Log the loader's single-sample last batch warning (default true; see `LoaderOptions`). */
+  readonly warnSingleSample?: boolean
   /** Batches of this epoch already trained (a resumed run skips them); default 0. */
   readonly startBatch?: number
   /**
@@ -76,7 +78,7 @@ export const trainEpoch = <M extends AnyModule, S>(
         (v) => options.onLoss?.(p.steps, v[0]! / p.steps)
       )
     const shouldStop = options.shouldStop ?? (() => false)
-    const batches = loader(dataset, { batchSize: options.batchSize, shuffle: true, seed: options.seed, epoch: options.epoch, dropLast: false, images: options.resident === undefined }).pipe(
+    const batches = loader(dataset, { batchSize: options.batchSize, shuffle: true, seed: options.seed, epoch: options.epoch, dropLast: false, images: options.resident === undefined, warnSingleSample: options.warnSingleSample ?? true }).pipe(
       Stream.drop(options.startBatch ?? 0),
       Stream.takeWhile(() => !shouldStop())
     )

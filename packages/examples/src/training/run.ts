@@ -120,7 +120,8 @@ export const runTraining = (config: TrainConfig, hooks: TrainHooks) =>
     const stopRequested = config.shouldStop ?? (() => false)
     const reports: Array<EpochReport> = []
     const steps = Math.ceil(train.count / config.batchSize)
-    for (let epoch = progress.epoch; epoch <= config.epochs; epoch++) {
+    const firstEpoch = progress.epoch
+    for (let epoch = firstEpoch; epoch <= config.epochs; epoch++) {
       const startBatch = epoch === progress.epoch ? progress.batch : 0
       const carried = startBatch > 0 ? yield* Effect.sync(() => fromHostSync(device, [], [progress.lossSum]) as Tensor<[]>) : undefined
       hooks.epochStart(epoch, steps)
@@ -130,6 +131,8 @@ export const runTraining = (config: TrainConfig, hooks: TrainHooks) =>
         seed: progress.seed,
         epoch,
         startBatch,
+        // The single-sample last batch warning is said in the run's first epoch only.
+        warnSingleSample: epoch === firstEpoch,
         shouldStop: stopRequested,
         onStep: (done) => hooks.step(startBatch + done),
         ...(resident === undefined ? {} : { resident }),
