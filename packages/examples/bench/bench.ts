@@ -101,6 +101,8 @@ interface EffectNnResults {
   readonly device: string
   /** Workgroup shape of the subgroup matmul chosen by the autotune (absent for other kernels). */
   readonly matmulWorkgroup?: { readonly subgroupRows: number; readonly subgroupCols: number }
+  /** Register block of the tiled matmul chosen by the autotune (absent for other kernels). */
+  readonly matmulBlock?: { readonly rowsPerThread: number; readonly colsPerThread: number }
   /** The autotune's timings of every workgroup shape (ms) and whether they came from the cache. */
   readonly matmulTuning?: { readonly measuredMs: Readonly<Record<string, number>>; readonly cached: boolean }
   /** All timed runs of both passes together (the figures the tables and ratios use). */
@@ -120,18 +122,21 @@ interface MatmulPass {
 /** The device layer of every effect-nn pass: WebGPU, the matmul autotune measured once and cached. */
 const gpuLayer = Layer.merge(WebGpu.layer({ autotune: "measure" }), Rng.seeded(0))
 
-/** The device's description, its matmul kernel and (subgroup kernel) the autotuned workgroup shape. */
+/** The device's description, its matmul kernel and the autotuned workgroup shape (subgroup kernel) or register block (tiled kernel). */
 const effectNnDevice = Effect.gen(function*() {
   const device = yield* Device
   const gpu = device.backend instanceof WebGpuBackend ? device.backend : undefined
   const tuning = gpu === undefined ? undefined : tuningOf(gpu)
-  const tuned = gpu?.matmulVariant === "subgroup"
-    ? `, workgroups of ${gpu.matmulConfig.subgroupRows}×${gpu.matmulConfig.subgroupCols} subgroups (autotune: ${tuning === undefined ? "none" : tuning.cached ? "cached" : "measured now"})`
-    : ""
+  const how = `(autotune: ${tuning === undefined ? "none" : tuning.cached ? "cached" : "measured now"})`
+  const tuned = gpu === undefined
+    ? ""
+    : gpu.matmulVariant === "subgroup"
+    ? `, workgroups of ${gpu.matmulConfig.subgroupRows}×${gpu.matmulConfig.subgroupCols} subgroups ${how}`
+    : `, ${gpu.tiledConfig.rowsPerThread}×${gpu.tiledConfig.colsPerThread} register blocks ${how}`
   log(`bench: effect-nn on ${device.backend.description}${gpu === undefined ? "" : `, ${gpu.matmulVariant} matmul kernel${tuned}`}`)
   return {
     device: device.backend.description,
-    ...(gpu?.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : {}),
+    ...(gpu === undefined ? {} : gpu.matmulVariant === "subgroup" ? { matmulWorkgroup: gpu.matmulConfig } : { matmulBlock: gpu.tiledConfig }),
     ...(tuning === undefined ? {} : { matmulTuning: { measuredMs: tuning.measuredMs, cached: tuning.cached } })
   }
 })

@@ -33,7 +33,8 @@ export interface WebGpuOptions {
   readonly profile?: boolean
   /**
    * The matmul autotune (see `autotune.ts`): "cached" (default) applies a tuning cached for
-   * this adapter and otherwise keeps the default workgroup shape; "measure" also measures
+   * this adapter and otherwise keeps the default configuration (the subgroup kernel's workgroup
+   * shape, the tiled kernel's register block); "measure" also measures
    * and caches when no tuning is cached (seconds: one pipeline compile per candidate and
    * shape; `bench` does it); "off" ignores the cache. Results never depend on it, only speed.
    */

@@ -1,10 +1,15 @@
 /**
- * A small matmul autotune, measured once per adapter and cached. The subgroup kernel's
- * per-subgroup work is fixed (a 16×32 block of C, 24×64 when B is read from a texture; see
- * `matmul-subgroup.ts`); what varies
- * between adapters is how many subgroups share a workgroup (1×1 up to 4×4, within
- * `maxComputeInvocationsPerWorkgroup`). Every candidate computes each element of C with
- * the same operations in the same order, so the choice changes speed, never results.
+ * A small matmul autotune, measured once per adapter and cached, for the kernel the adapter
+ * uses:
+ * - the subgroup kernel (8-wide subgroups, lavapipe): its per-subgroup work is fixed (a
+ *   16×32 block of C, 24×64 when B is read from a texture; see `matmul-subgroup.ts`); what
+ *   varies is how many subgroups share a workgroup (1×1 up to 4×4, within
+ *   `maxComputeInvocationsPerWorkgroup`);
+ * - the tiled kernel (every other adapter, real GPUs among them): each thread's register
+ *   block, 4×4 to 8×8 (64×64 to 128×128 tiles, within `maxComputeWorkgroupStorageSize`;
+ *   see `matmul-tiled.ts`).
+ * Every candidate computes each element of C with the same operations in the same order,
+ * so the choice changes speed, never results.
  *
  * The measurement times each candidate on a square 512³ product and on the forward pass
  * of a 784→128 linear layer at batch 128 (dispatch plus readback, best of a few runs) and
@@ -22,48 +27,55 @@
 import type { MatmulSpec } from "@effect-nn/tensor"
 import { Option, Schema } from "effect"
 import type { WebGpuBackend } from "./backend.ts"
+import type { MatmulVariant } from "./kernels/context.ts"
 import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "./kernels/matmul-subgroup.ts"
+import { type TiledMatmulConfig, tiledMatmulConfig, tiledWorkgroupBytes } from "./kernels/matmul-tiled.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 3
+export const autotuneVersion = 4
 
 /** How much faster (fraction of the default shape's time) another shape must be to replace it. */
 export const clearMargin = 0.1
 
-/** The outcome of tuning one adapter. */
-export interface MatmulTuning {
-  /** The chosen workgroup shape. */
-  readonly config: SubgroupMatmulConfig
-  /** Milliseconds of every candidate measured (best of the runs, summed over the shapes), by "rows×cols". */
+/** What every tuning outcome has. */
+interface TuningFigures {
+  /** Milliseconds of every candidate measured (best of the runs, summed over the shapes), by its label ("rows×cols"). */
   readonly measuredMs: Readonly<Record<string, number>>
   /** True when the result came from the cache rather than a measurement in this process. */
   readonly cached: boolean
 }
 
-const Entry = Schema.Struct({
+/** The outcome of tuning one adapter: the chosen configuration of the kernel it uses. */
+export type MatmulTuning =
+  | (TuningFigures & { readonly kernel: "subgroup"; readonly config: SubgroupMatmulConfig })
+  | (TuningFigures & { readonly kernel: "tiled"; readonly config: TiledMatmulConfig })
+
+const MeasuredMs = Schema.Record(Schema.String, Schema.Finite)
+const SubgroupEntry = Schema.Struct({
   subgroupRows: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 16 })),
   subgroupCols: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 16 })),
-  measuredMs: Schema.Record(Schema.String, Schema.Finite)
+  measuredMs: MeasuredMs
 })
+const Block = Schema.Literals([4, 8])
+const TiledEntry = Schema.Struct({ rowsPerThread: Block, colsPerThread: Block, measuredMs: MeasuredMs })
 // The file is decoded in two steps, so that one malformed entry loses only itself.
 const CacheFile = Schema.Struct({
   version: Schema.Literal(autotuneVersion),
   adapters: Schema.Record(Schema.String, Schema.Unknown)
 })
-type Entry = typeof Entry.Type
 const decodeCache = Schema.decodeUnknownOption(Schema.fromJsonString(CacheFile))
-const decodeEntry = Schema.decodeUnknownOption(Entry)
+const decodeSubgroup = Schema.decodeUnknownOption(SubgroupEntry)
+const decodeTiled = Schema.decodeUnknownOption(TiledEntry)
 
-/** The valid entries of a cache file's text (none when the text is not a cache file of this version). */
-const readEntries = (text: string | undefined): Record<string, Entry> => {
+/**
+ * The entries of a cache file's text, each decoded later by its kernel's tuner (none when
+ * the text is not a cache file of this version). An entry that does not decode counts as
+ * no entry for its adapter and is replaced when that adapter is measured; the others are
+ * kept as they are.
+ */
+const readEntries = (text: string | undefined): Record<string, unknown> => {
   const file = Option.getOrUndefined(decodeCache(text))
-  const out: Record<string, Entry> = {}
-  if (file === undefined) return out
-  for (const [key, value] of Object.entries(file.adapters)) {
-    const entry = Option.getOrUndefined(decodeEntry(value))
-    if (entry !== undefined) out[key] = entry
-  }
-  return out
+  return file === undefined ? {} : { ...file.adapters }
 }
 
 /** Workgroup shapes worth trying on a device with this many invocations per workgroup. */
@@ -72,13 +84,59 @@ export const candidateConfigs = (maxInvocations: number): ReadonlyArray<Subgroup
   return shapes.filter(([r, c]) => r * c * subgroupWidth <= maxInvocations).map(([subgroupRows, subgroupCols]) => ({ subgroupRows, subgroupCols }))
 }
 
-/** The cache key of an adapter: its description, its limits that bound the kernels, and the kernel version. */
-export const adapterKey = (backend: WebGpuBackend): string => {
-  const l = backend.device.limits
-  return `${backend.description}|inv=${l.maxComputeInvocationsPerWorkgroup}|wg=${l.maxComputeWorkgroupStorageSize}|v${autotuneVersion}`
+/** Register blocks of the tiled kernel worth trying within this much workgroup memory (bytes). */
+export const candidateTiledConfigs = (maxWorkgroupStorage: number): ReadonlyArray<TiledMatmulConfig> => {
+  const blocks: ReadonlyArray<TiledMatmulConfig> = [
+    { rowsPerThread: 4, colsPerThread: 4 },
+    { rowsPerThread: 8, colsPerThread: 4 },
+    { rowsPerThread: 4, colsPerThread: 8 },
+    { rowsPerThread: 8, colsPerThread: 8 }
+  ]
+  return blocks.filter((c) => tiledWorkgroupBytes(c) <= maxWorkgroupStorage)
 }
 
-const label = (c: SubgroupMatmulConfig): string => `${c.subgroupRows}x${c.subgroupCols}`
+/** The cache key of an adapter: its description, the kernel it uses, its limits that bound the kernels, and the kernel version. */
+export const adapterKey = (backend: WebGpuBackend): string => {
+  const l = backend.device.limits
+  return `${backend.description}|${backend.matmulVariant}|inv=${l.maxComputeInvocationsPerWorkgroup}|wg=${l.maxComputeWorkgroupStorageSize}|v${autotuneVersion}`
+}
+
+/** How one kernel is tuned: its candidates, default and labels, how a choice is applied, stored and read back. */
+interface Tuner<C> {
+  readonly defaultConfig: C
+  candidates(limits: GPUSupportedLimits): ReadonlyArray<C>
+  label(c: C): string
+  apply(backend: WebGpuBackend, c: C): void
+  /** The configuration of a cache entry, when it is a valid entry of this kernel. */
+  decode(entry: unknown): { readonly config: C; readonly measuredMs: Readonly<Record<string, number>> } | undefined
+  tuning(config: C, measuredMs: Readonly<Record<string, number>>, cached: boolean): MatmulTuning
+}
+
+const subgroupTuner: Tuner<SubgroupMatmulConfig> = {
+  defaultConfig: subgroupMatmulConfig,
+  candidates: (l) => candidateConfigs(l.maxComputeInvocationsPerWorkgroup),
+  label: (c) => `${c.subgroupRows}x${c.subgroupCols}`,
+  apply: (backend, c) => backend.useMatmulConfig(c),
+  decode: (entry) => {
+    const e = Option.getOrUndefined(decodeSubgroup(entry))
+    return e === undefined ? undefined : { config: { subgroupRows: e.subgroupRows, subgroupCols: e.subgroupCols }, measuredMs: e.measuredMs }
+  },
+  tuning: (config, measuredMs, cached) => ({ kernel: "subgroup", config, measuredMs, cached })
+}
+
+const tiledTuner: Tuner<TiledMatmulConfig> = {
+  defaultConfig: tiledMatmulConfig,
+  candidates: (l) => candidateTiledConfigs(l.maxComputeWorkgroupStorageSize),
+  label: (c) => `${c.rowsPerThread}x${c.colsPerThread}`,
+  apply: (backend, c) => backend.useTiledConfig(c),
+  decode: (entry) => {
+    const e = Option.getOrUndefined(decodeTiled(entry))
+    return e === undefined ? undefined : { config: { rowsPerThread: e.rowsPerThread, colsPerThread: e.colsPerThread }, measuredMs: e.measuredMs }
+  },
+  tuning: (config, measuredMs, cached) => ({ kernel: "tiled", config, measuredMs, cached })
+}
+
+const sameConfig = <C>(tuner: Tuner<C>, a: C, b: C): boolean => tuner.label(a) === tuner.label(b)
 
 const random = (n: number, seed: number): Float32Array => {
   const out = new Float32Array(n)
@@ -99,20 +157,25 @@ export const tuneShapes: ReadonlyArray<MatmulSpec> = [
   { m: 128, k: 784, n: 128, transA: false, transB: true }
 ]
 
-/** What a measurement tries (defaults: every candidate of the device, `tuneShapes`, 3 timed runs). */
+/**
+ * What a measurement tries (defaults: every candidate of the kernel the backend uses,
+ * `tuneShapes`, 3 timed runs). `candidates` are workgroup shapes for the subgroup kernel and
+ * register blocks for the tiled kernel; candidates of the other kernel are ignored.
+ */
 export interface MeasureOptions {
-  readonly candidates?: ReadonlyArray<SubgroupMatmulConfig>
+  readonly candidates?: ReadonlyArray<SubgroupMatmulConfig | TiledMatmulConfig>
   readonly shapes?: ReadonlyArray<MatmulSpec>
   readonly runs?: number
 }
 
+const isTiled = (c: SubgroupMatmulConfig | TiledMatmulConfig): c is TiledMatmulConfig => "rowsPerThread" in c
+
 /**
- * Measures every candidate workgroup shape on `backend` (leaving the fastest selected)
- * and returns the timings. Only for the subgroup kernel; other variants keep their
- * fixed tiles.
+ * Measures every candidate of `tuner` on `backend` (leaving the chosen one selected) and
+ * returns the timings: the fastest by total time, unless the default is within
+ * `clearMargin` of it.
  */
-export const measureMatmulConfigs = async (backend: WebGpuBackend, options: MeasureOptions = {}): Promise<MatmulTuning> => {
-  const candidates = options.candidates ?? candidateConfigs(backend.device.limits.maxComputeInvocationsPerWorkgroup)
+const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidates: ReadonlyArray<C>, options: MeasureOptions): Promise<MatmulTuning> => {
   const runs = options.runs ?? 3
   const inputs = (options.shapes ?? tuneShapes).map((spec, i) => {
     const a = backend.upload(random(spec.m * spec.k, 2 * i + 1))
@@ -120,11 +183,11 @@ export const measureMatmulConfigs = async (backend: WebGpuBackend, options: Meas
     return { spec, a, b }
   })
   const measuredMs: Record<string, number> = {}
-  let best = subgroupMatmulConfig
+  let best = tuner.defaultConfig
   let bestMs = Infinity
   try {
     for (const config of candidates) {
-      backend.useMatmulConfig(config)
+      tuner.apply(backend, config)
       let total = 0
       for (const { a, b, spec } of inputs) {
         let fastest = Infinity
@@ -138,27 +201,42 @@ export const measureMatmulConfigs = async (backend: WebGpuBackend, options: Meas
         }
         total += fastest
       }
-      measuredMs[label(config)] = total
+      measuredMs[tuner.label(config)] = total
     }
-    // The default shape stays unless another is clearly faster: on a noisy machine shapes
+    // The default stays unless another is clearly faster: on a noisy machine candidates
     // within a few percent of each other would otherwise win by chance, run after run.
-    const fallback = measuredMs[label(subgroupMatmulConfig)]
+    const fallback = measuredMs[tuner.label(tuner.defaultConfig)]
     for (const config of candidates) {
-      const ms = measuredMs[label(config)]!
+      const ms = measuredMs[tuner.label(config)]!
       if (ms < bestMs) {
         bestMs = ms
         best = config
       }
     }
-    if (fallback !== undefined && bestMs > fallback * (1 - clearMargin)) best = subgroupMatmulConfig
+    if (fallback !== undefined && bestMs > fallback * (1 - clearMargin)) best = tuner.defaultConfig
   } finally {
     for (const { a, b } of inputs) {
       backend.release(a)
       backend.release(b)
     }
   }
-  backend.useMatmulConfig(best)
-  return { config: best, measuredMs, cached: false }
+  tuner.apply(backend, best)
+  return tuner.tuning(best, measuredMs, false)
+}
+
+/**
+ * Measures every candidate configuration of the kernel `backend` uses (workgroup shapes of
+ * the subgroup kernel, register blocks of the tiled kernel), leaves the chosen one
+ * selected and returns the timings.
+ */
+export const measureMatmulConfigs = (backend: WebGpuBackend, options: MeasureOptions = {}): Promise<MatmulTuning> => {
+  const limits = backend.device.limits
+  if (backend.matmulVariant === "tiled") {
+    const given = options.candidates?.filter(isTiled)
+    return measureWith(backend, tiledTuner, given ?? tiledTuner.candidates(limits), options)
+  }
+  const given = options.candidates?.filter((c): c is SubgroupMatmulConfig => !isTiled(c))
+  return measureWith(backend, subgroupTuner, given ?? subgroupTuner.candidates(limits), options)
 }
 
 /** Where the tuning cache lives and how it is read and written (Node's file system, or memory). */
@@ -215,25 +293,33 @@ export const fileStore = async (cacheDir?: string): Promise<TuneStore | undefine
 }
 
 /**
- * Selects the workgroup shape of `backend`'s subgroup matmul: from this process's memory,
- * else from `store`, else — when `measure` — by measuring (then saving to `store`). With
- * neither a cached entry nor `measure`, the default shape stays and `undefined` is
- * returned. A store that cannot be written only loses the cache (the tuning still applies).
+ * Selects the configuration of `backend`'s matmul kernel (the subgroup kernel's workgroup
+ * shape, or the tiled kernel's register block): from this process's memory, else from
+ * `store`, else — when `measure` — by measuring (then saving to `store`). With neither a
+ * cached entry nor `measure`, the default stays and `undefined` is returned. A store that
+ * cannot be written only loses the cache (the tuning still applies).
  */
-export const tuneMatmul = async (backend: WebGpuBackend, store: TuneStore | undefined, measure: boolean, options: MeasureOptions = {}): Promise<MatmulTuning | undefined> => {
-  if (backend.matmulVariant !== "subgroup") return undefined
+export const tuneMatmul = (backend: WebGpuBackend, store: TuneStore | undefined, measure: boolean, options: MeasureOptions = {}): Promise<MatmulTuning | undefined> =>
+  backend.matmulVariant === "tiled" ? tuneWith(backend, tiledTuner, store, measure, options) : tuneWith(backend, subgroupTuner, store, measure, options)
+
+const tuneWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, store: TuneStore | undefined, measure: boolean, options: MeasureOptions): Promise<MatmulTuning | undefined> => {
   const key = adapterKey(backend)
   const known = memory.get(key)
   if (known !== undefined) {
-    backend.useMatmulConfig(known.config)
-    return { ...known, cached: true }
+    // Only this tuner's kernel is ever stored under this key (the key names the kernel).
+    const again = tuner.decode({ ...known.config, measuredMs: known.measuredMs })
+    if (again !== undefined) {
+      tuner.apply(backend, again.config)
+      return { ...known, cached: true }
+    }
   }
   const entries = store === undefined ? {} : readEntries(await store.read())
-  const entry = Object.hasOwn(entries, key) ? entries[key] : undefined
-  if (entry !== undefined && candidateConfigs(backend.device.limits.maxComputeInvocationsPerWorkgroup).some((c) => c.subgroupRows === entry.subgroupRows && c.subgroupCols === entry.subgroupCols)) {
-    const tuning: MatmulTuning = { config: { subgroupRows: entry.subgroupRows, subgroupCols: entry.subgroupCols }, measuredMs: entry.measuredMs, cached: true }
+  const entry = Object.hasOwn(entries, key) ? tuner.decode(entries[key]) : undefined
+  const candidates = tuner.candidates(backend.device.limits)
+  if (entry !== undefined && candidates.some((c) => sameConfig(tuner, c, entry.config))) {
+    const tuning = tuner.tuning(entry.config, entry.measuredMs, true)
     memory.set(key, tuning)
-    backend.useMatmulConfig(tuning.config)
+    tuner.apply(backend, entry.config)
     return tuning
   }
   if (!measure) return undefined

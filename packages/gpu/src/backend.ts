@@ -41,6 +41,7 @@ import type { LstmSequenceSpec } from "@effect-nn/tensor"
 import { lstmSequence, lstmSequenceBackward } from "./kernels/lstm.ts"
 import { type SubgroupMatmulConfig, subgroupMatmulConfig } from "./kernels/matmul-subgroup.ts"
 import type { TexturePolicy } from "./kernels/matmul-texture.ts"
+import { type TiledMatmulConfig, tiledMatmulConfig } from "./kernels/matmul-tiled.ts"
 import { checkBindingSize, elementBytes } from "./limits.ts"
 import { Pacer, settleQuietly } from "./pacing.ts"
 import { type KernelTime, Profiler } from "./profile.ts"
@@ -145,6 +146,7 @@ export class WebGpuBackend implements Backend, KernelContext {
   readonly matmulVariant: MatmulVariant
   private subgroupConfig: SubgroupMatmulConfig = subgroupMatmulConfig
   private texturePolicy: TexturePolicy = "auto"
+  private tiledBlock: TiledMatmulConfig = tiledMatmulConfig
   private readonly counters = new MemoryCounters()
   private readonly storages: BufferPool
   private readonly staging: BufferPool
@@ -318,6 +320,16 @@ export class WebGpuBackend implements Backend, KernelContext {
   /** Selects the subgroup matmul's workgroup shape for the matmuls encoded from now on. */
   useMatmulConfig(config: SubgroupMatmulConfig): void {
     this.subgroupConfig = config
+  }
+
+  /** Register block of the tiled matmul (chosen by `autotune.ts`; results do not depend on it). */
+  get tiledConfig(): TiledMatmulConfig {
+    return this.tiledBlock
+  }
+
+  /** Selects the tiled matmul's register block for the matmuls encoded from now on. */
+  useTiledConfig(config: TiledMatmulConfig): void {
+    this.tiledBlock = config
   }
 
   /** When matmuls read B through a texture (default "auto"; see `kernels/matmul-texture.ts`). */

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises"
 import { homedir, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { adapterKey, autotuneVersion, candidateConfigs, clearMargin, fileStore, forgetTunings, measureMatmulConfigs, tuneMatmul, type TuneStore } from "../src/autotune.ts"
+import { adapterKey, autotuneVersion, candidateConfigs, candidateTiledConfigs, clearMargin, fileStore, forgetTunings, measureMatmulConfigs, tuneMatmul, type TuneStore } from "../src/autotune.ts"
 import type { WebGpuBackend } from "../src/index.ts"
 import { makeGpu, uniform } from "./helpers.ts"
 
@@ -70,6 +70,7 @@ describe("matmul autotune", () => {
 
     const measured = await tuneMatmul(gpu, store, true, quick)
     expect(measured?.cached).toBe(false)
+    if (measured?.kernel !== "subgroup") throw new Error("expected a tuning of the subgroup kernel")
     const candidates = quick.candidates
     expect(Object.keys(measured!.measuredMs).sort()).toEqual(candidates.map((c) => `${c.subgroupRows}x${c.subgroupCols}`).sort())
     // The fastest, unless the default 2×2 is within the margin of it.
@@ -156,5 +157,36 @@ describe("matmul autotune", () => {
     const before = gpu.stats().inUse
     await measureMatmulConfigs(gpu, quick)
     expect(gpu.stats().inUse).toBe(before)
+  }, 60_000)
+
+  it("tiled kernel: register blocks within maxComputeWorkgroupStorageSize, measured, cached under a key naming the kernel", async () => {
+    const label = (c: { rowsPerThread: number; colsPerThread: number }) => `${c.rowsPerThread}x${c.colsPerThread}`
+    expect(candidateTiledConfigs(16384).map(label)).toEqual(["4x4", "8x4", "4x8", "8x8"])
+    expect(candidateTiledConfigs(12288).map(label)).toEqual(["4x4", "8x4", "4x8"])
+    expect(candidateTiledConfigs(8192).map(label)).toEqual(["4x4"])
+    const tiled = await makeGpu({ autotune: "off", matmulVariant: "tiled" })
+    try {
+      forgetTunings()
+      expect(adapterKey(tiled)).toContain("|tiled|")
+      expect(adapterKey(tiled)).not.toBe(adapterKey(gpu))
+      const store = memoryStore()
+      const options = { candidates: [{ rowsPerThread: 4, colsPerThread: 4 }, { rowsPerThread: 8, colsPerThread: 8 }] as const, shapes: [{ m: 64, k: 64, n: 64, transA: false, transB: false }], runs: 1 }
+      const measured = await tuneMatmul(tiled, store, true, options)
+      if (measured?.kernel !== "tiled") throw new Error("expected a tuning of the tiled kernel")
+      expect(Object.keys(measured.measuredMs).sort()).toEqual(["4x4", "8x8"])
+      expect(tiled.tiledConfig).toEqual(measured.config)
+      expect(JSON.parse(store.text!).adapters[adapterKey(tiled)]).toMatchObject(measured.config)
+      forgetTunings()
+      tiled.useTiledConfig({ rowsPerThread: 4, colsPerThread: 8 })
+      expect(await tuneMatmul(tiled, store, false, options)).toEqual({ ...measured, cached: true })
+      expect(tiled.tiledConfig).toEqual(measured.config)
+      // An entry of the other kernel's shape under this key is no tiled entry.
+      forgetTunings()
+      const foreign = memoryStore(JSON.stringify({ version: autotuneVersion, adapters: { [adapterKey(tiled)]: { subgroupRows: 2, subgroupCols: 2, measuredMs: {} } } }))
+      expect(await tuneMatmul(tiled, foreign, false, options)).toBeUndefined()
+    } finally {
+      tiled.destroy()
+      forgetTunings()
+    }
   }, 60_000)
 })

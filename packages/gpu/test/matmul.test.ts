@@ -75,3 +75,48 @@ for (const variant of ["subgroup", "tiled"] as const) {
     })
   })
 }
+
+describe("tiled kernel register blocks", () => {
+  const blocks = [
+    { rowsPerThread: 8, colsPerThread: 4 },
+    { rowsPerThread: 4, colsPerThread: 8 },
+    { rowsPerThread: 8, colsPerThread: 8 }
+  ] as const
+  it("every block is close to the CPU and bit-identical to the default 4×4 (products, bias + ReLU, row sums)", async () => {
+    const gpu = backends.get("tiled")!
+    const shapes: ReadonlyArray<readonly [number, number, number]> = [[130, 33, 70], [17, 1, 129], [64, 784, 128]]
+    try {
+      for (const [m, k, n] of shapes) {
+        for (const [transA, transB] of transposes) {
+          const spec = { m, k, n, transA, transB }
+          const a = gpu.upload(uniform(m * k, -1, 1, m + k))
+          const b = gpu.upload(uniform(k * n, -1, 1, n + k))
+          const bias = gpu.upload(uniform(n, -1, 1, n))
+          const run = async (): Promise<Array<number>> => {
+            const c = gpu.matmul(a, b, spec)
+            const [rc, rs] = gpu.matmulRowSums(a, b, spec)
+            const out = [...(await gpu.read(c, "float32")), ...(await gpu.read(rc, "float32")), ...(await gpu.read(rs, "float32"))]
+            if (!transA && transB) {
+              const y = gpu.linear(a, b, bias, { rows: m, inFeatures: k, outFeatures: n, relu: true })
+              out.push(...(await gpu.read(y, "float32")))
+              gpu.release(y)
+            }
+            for (const s of [c, rc, rs]) gpu.release(s)
+            return out
+          }
+          gpu.useTiledConfig({ rowsPerThread: 4, colsPerThread: 4 })
+          const reference = await run()
+          for (const block of blocks) {
+            gpu.useTiledConfig(block)
+            expect(await run()).toEqual(reference)
+          }
+          for (const s of [a, b, bias]) gpu.release(s)
+        }
+        gpu.useTiledConfig({ rowsPerThread: 8, colsPerThread: 8 })
+        await check(gpu, { m, k, n, transA: true, transB: false })
+      }
+    } finally {
+      gpu.useTiledConfig({ rowsPerThread: 4, colsPerThread: 4 })
+    }
+  }, 60_000)
+})

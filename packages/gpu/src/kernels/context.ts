@@ -8,6 +8,7 @@ import type { DType, Storage } from "@effect-nn/tensor"
 import type { KernelSpec } from "../pipelines.ts"
 import type { SubgroupMatmulConfig } from "./matmul-subgroup.ts"
 import type { TexturePolicy } from "./matmul-texture.ts"
+import type { TiledMatmulConfig } from "./matmul-tiled.ts"
 import type { PooledBuffer } from "../pool.ts"
 import type { PooledTexture } from "../textures.ts"
 import type { UniformWriter } from "../uniforms.ts"
@@ -26,6 +27,8 @@ export interface KernelContext {
   readonly matmulVariant: MatmulVariant
   /** Workgroup shape of the subgroup matmul (see `autotune.ts`). */
   readonly matmulConfig: SubgroupMatmulConfig
+  /** Register block of the tiled matmul (see `autotune.ts`). */
+  readonly tiledConfig: TiledMatmulConfig
   /** `maxComputeWorkgroupsPerDimension` of the device. */
   readonly maxWorkgroupsPerDimension: number
   /** True when the device has the `subgroups` feature. */
