@@ -2,17 +2,17 @@
  * A small matmul autotune, measured once per adapter and cached, for the kernel the adapter
  * uses:
  * - the subgroup kernel (8-wide subgroups, lavapipe): its per-subgroup work is fixed (a
- *   16×32 block of C, 24×64 when B is read from a texture; see `matmul-subgroup.ts`); what
- *   varies is how many subgroups share a workgroup (1×1 up to 4×4, within
- *   `maxComputeInvocationsPerWorkgroup`);
+ *   16×32 block of C; see `matmul-subgroup.ts`); what varies is how many subgroups share a
+ *   workgroup (1×1 up to 4×4, within `maxComputeInvocationsPerWorkgroup`). The texture
+ *   mode for large products keeps a fixed, measured shape (`textureMatmulConfig`);
  * - the tiled kernel (every other adapter, real GPUs among them): each thread's register
  *   block, 4×4 to 8×8 (64×64 to 128×128 tiles, within `maxComputeWorkgroupStorageSize`;
  *   see `matmul-tiled.ts`).
  * Every candidate computes each element of C with the same operations in the same order,
  * so the choice changes speed, never results.
  *
- * The measurement times each candidate on a square 512³ product and on the forward pass
- * of a 784→128 linear layer at batch 128 (dispatch plus readback, best of a few runs) and
+ * The measurement times each candidate on `tuneShapes` (a linear layer's three products at a
+ * training batch and a 512×256×256 product; dispatch plus readback, best of a few runs) and
  * keeps the fastest by total time — unless the default shape is within 10 % of it, in which
  * case the default stays (shapes within noise of each other must not flip from run to run).
  * Each candidate is a new pipeline per shape: on lavapipe
@@ -32,7 +32,7 @@ import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "
 import { type TiledMatmulConfig, tiledMatmulConfig, tiledWorkgroupBytes } from "./kernels/matmul-tiled.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 4
+export const autotuneVersion = 5
 
 /** How much faster (fraction of the default shape's time) another shape must be to replace it. */
 export const clearMargin = 0.1
@@ -149,12 +149,16 @@ const random = (n: number, seed: number): Float32Array => {
 }
 
 /**
- * The shapes timed: a square product (B read from a texture, see `matmul-texture.ts`) and
- * a linear layer's forward pass x·Wᵀ at a training batch (below the texture's row threshold).
+ * The shapes timed: a 784→128 linear layer's three products at batch 128 — forward x·Wᵀ,
+ * input gradient g·W and weight gradient gᵀ·x — and a 512 × 256 × 256 product. All read
+ * B from storage buffers (products large enough to read B from a texture use a fixed
+ * workgroup shape, see `textureMatmulConfig`).
  */
 export const tuneShapes: ReadonlyArray<MatmulSpec> = [
-  { m: 512, k: 512, n: 512, transA: false, transB: false },
-  { m: 128, k: 784, n: 128, transA: false, transB: true }
+  { m: 128, k: 784, n: 128, transA: false, transB: true },
+  { m: 128, k: 128, n: 784, transA: false, transB: false },
+  { m: 128, k: 128, n: 784, transA: true, transB: false },
+  { m: 512, k: 256, n: 256, transA: false, transB: false }
 ]
 
 /**

@@ -38,7 +38,7 @@ describe("matmul autotune", () => {
     const specs = [
       { m: 70, k: 36, n: 100, transA: false, transB: false },
       { m: 20, k: 8, n: 40, transA: true, transB: false },
-      // B read from a texture (the "auto" policy's threshold).
+      // B read from a texture (the "auto" policy's threshold): a fixed workgroup shape whatever the tuning.
       { m: 256, k: 1024, n: 260, transA: false, transB: true }
     ]
     for (const spec of specs) {

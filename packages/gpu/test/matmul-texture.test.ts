@@ -211,4 +211,19 @@ describe("matmul with B in a texture", () => {
       unpooled.destroy()
     }
   })
+
+  it("keeps its fixed 2×2 workgroup shape whatever the tuned shape of the storage-buffer modes", async () => {
+    const profiled = await makeGpu({ autotune: "off", profile: true })
+    try {
+      profiled.useMatmulConfig({ subgroupRows: 4, subgroupCols: 4 })
+      const a = profiled.upload(uniform(1024 * 256, -1, 1, 14))
+      const b = profiled.upload(uniform(256 * 256, -1, 1, 15))
+      await profiled.read(profiled.matmul(a, b, spec(1024, 256, 256)), "float32")
+      await profiled.read(profiled.matmul(a, b, spec(64, 256, 256)), "float32")
+      const keys = (await profiled.profileReport()).map((t) => t.key).filter((k) => k.startsWith("matmul:subgroup"))
+      expect(keys.sort()).toEqual(["matmul:subgroup:NN:vecK:texture:2x2", "matmul:subgroup:NN:vecK:vecN:4x4"])
+    } finally {
+      profiled.destroy()
+    }
+  })
 })

@@ -59,6 +59,14 @@ export interface SubgroupMatmulConfig {
 /** The configuration the backend uses (1×1 to 2×4 measured alike on lavapipe). */
 export const subgroupMatmulConfig: SubgroupMatmulConfig = { subgroupRows: 2, subgroupCols: 2 }
 
+/**
+ * The workgroup shape of the texture mode, fixed rather than tuned: at 1024³ on lavapipe
+ * (kernel alone, GPU timestamps, shapes interleaved twice) 2×2 measured 58–59 GFLOP/s,
+ * 2×1 50–57, 1×1 45–53, 1×2 47–49, 4×1 and 4×2 43–44. The autotune tunes the storage-buffer
+ * modes, which training's smaller products use.
+ */
+export const textureMatmulConfig: SubgroupMatmulConfig = { subgroupRows: 2, subgroupCols: 2 }
+
 /** Rows of C per subgroup: 16 register rows per lane, 24 when B is read from a texture. */
 const subgroupRowsOf = (b: BMode): number => (b === "texture" ? 24 : 16)
 /** vec4 columns of C per lane: 2 (32 columns apart) when B is read from a texture, else 1. */

@@ -11,7 +11,7 @@ import type { GpuStorage, KernelContext } from "./context.ts"
 import { type Epilogue, noEpilogue } from "./epilogue.ts"
 import { fill } from "./fill.ts"
 import { packTexture, textureWanted } from "./matmul-texture.ts"
-import { type SubgroupLoadModes, subgroupMatmulSpec, subgroupTileM, subgroupTileN } from "./matmul-subgroup.ts"
+import { type SubgroupLoadModes, subgroupMatmulSpec, subgroupTileM, subgroupTileN, textureMatmulConfig } from "./matmul-subgroup.ts"
 import { tiledMatmulSpec, tiledTileM, tiledTileN } from "./matmul-tiled.ts"
 
 /**
@@ -56,11 +56,12 @@ export const encodeMatmul = (
   if (m === 0 || n === 0) return
   const sub = ctx.matmulVariant === "subgroup"
   const modes = sub ? subgroupLoadModes(spec, textureWanted(spec, ctx.matmulTextures, ctx.maxTextureDimension)) : undefined
-  const tileM = modes !== undefined ? subgroupTileM(ctx.matmulConfig, modes.b) : tiledTileM(ctx.tiledConfig)
-  const tileN = modes !== undefined ? subgroupTileN(ctx.matmulConfig, modes.b) : tiledTileN(ctx.tiledConfig)
+  const config = modes?.b === "texture" ? textureMatmulConfig : ctx.matmulConfig
+  const tileM = modes !== undefined ? subgroupTileM(config, modes.b) : tiledTileM(ctx.tiledConfig)
+  const tileN = modes !== undefined ? subgroupTileN(config, modes.b) : tiledTileN(ctx.tiledConfig)
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
-  const kernel = modes !== undefined ? subgroupMatmulSpec(transA, transB, modes, ctx.matmulConfig, epilogue) : tiledMatmulSpec(transA, transB, epilogue, ctx.tiledConfig)
+  const kernel = modes !== undefined ? subgroupMatmulSpec(transA, transB, modes, config, epilogue) : tiledMatmulSpec(transA, transB, epilogue, ctx.tiledConfig)
   const texture = modes?.b === "texture" ? packTexture(ctx, b, spec) : undefined
   const storages = texture === undefined ? [a, b, ...extra, ...outputs] : [a, ...extra, ...outputs]
   ctx.dispatch(kernel, storages, grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
