@@ -12,8 +12,9 @@
  * so the choice changes speed, never results.
  *
  * The measurement times each candidate on `tuneShapes` (a linear layer's three products at a
- * training batch and a 512×256×256 product; dispatch plus readback, best of a few runs) and
- * keeps the fastest by total time — unless the default shape is within 10 % of it, in which
+ * training batch and a 512×256×256 product; dispatch plus readback, best of a few runs taken
+ * round the candidates, so that the machine's drift weighs on all alike) and keeps the
+ * fastest by total time — unless the default shape is within 10 % of it, in which
  * case the default stays (shapes within noise of each other must not flip from run to run).
  * Each candidate is a new pipeline per shape: on lavapipe
  * the compiles dominate (about 0.5–2 s each with a cold Mesa shader cache, 10–30 s in all;
@@ -24,7 +25,7 @@
  * The file is validated with a `Schema` when read: a missing, unreadable or malformed file
  * counts as no cache, and is replaced by an atomic write (temporary file, then rename).
  */
-import type { MatmulSpec } from "@effect-nn/tensor"
+import type { MatmulSpec, Storage } from "@effect-nn/tensor"
 import { Option, Schema } from "effect"
 import type { WebGpuBackend } from "./backend.ts"
 import type { MatmulVariant } from "./kernels/context.ts"
@@ -190,23 +191,28 @@ const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidate
   let best = tuner.defaultConfig
   let bestMs = Infinity
   try {
+    const once = async (spec: MatmulSpec, a: Storage, b: Storage): Promise<number> => {
+      const t0 = performance.now()
+      const c = backend.matmul(a, b, spec)
+      await backend.read(c, "float32")
+      backend.release(c)
+      return performance.now() - t0
+    }
+    // A first, uncounted run of every candidate compiles its pipelines. Then the timed runs
+    // go round the candidates, so that a drift of the machine's speed over the measurement
+    // (tens of percent over minutes on a shared host) weighs on all of them alike.
     for (const config of candidates) {
       tuner.apply(backend, config)
-      let total = 0
-      for (const { a, b, spec } of inputs) {
-        let fastest = Infinity
-        // The first run compiles the pipeline and is not counted.
-        for (let r = 0; r <= runs; r++) {
-          const t0 = performance.now()
-          const c = backend.matmul(a, b, spec)
-          await backend.read(c, "float32")
-          backend.release(c)
-          if (r > 0) fastest = Math.min(fastest, performance.now() - t0)
-        }
-        total += fastest
-      }
-      measuredMs[tuner.label(config)] = total
+      for (const { a, b, spec } of inputs) await once(spec, a, b)
     }
+    const fastest = candidates.map(() => inputs.map(() => Infinity))
+    for (let r = 0; r < runs; r++) {
+      for (const [i, config] of candidates.entries()) {
+        tuner.apply(backend, config)
+        for (const [j, { a, b, spec }] of inputs.entries()) fastest[i]![j] = Math.min(fastest[i]![j]!, await once(spec, a, b))
+      }
+    }
+    for (const [i, config] of candidates.entries()) measuredMs[tuner.label(config)] = fastest[i]!.reduce((x, y) => x + y, 0)
     // The default stays unless another is clearly faster: on a noisy machine candidates
     // within a few percent of each other would otherwise win by chance, run after run.
     const fallback = measuredMs[tuner.label(tuner.defaultConfig)]
