@@ -33,7 +33,7 @@ import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "
 import { type TiledMatmulConfig, tiledMatmulConfig, tiledWorkgroupBytes } from "./kernels/matmul-tiled.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 5
+export const autotuneVersion = 6
 
 /** How much faster (fraction of the default shape's time) another shape must be to replace it. */
 export const clearMargin = 0.1
