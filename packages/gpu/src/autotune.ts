@@ -11,10 +11,10 @@
  * Every candidate computes each element of C with the same operations in the same order,
  * so the choice changes speed, never results.
  *
- * The measurement times each candidate on `tuneShapes` (a linear layer's three products at a
- * training batch and a 512×256×256 product; dispatch plus readback, best of a few runs taken
- * round the candidates, so that the machine's drift weighs on all alike) and keeps the
- * fastest by total time — unless the default shape is within 10 % of it, in which
+ * The measurement times each candidate on rounds of `tuneShapes` (a hidden layer's three
+ * products at batch 64 and a 512×256×256 product, encoded together and read back once, as
+ * a training step runs; best of a few rounds taken in turn across the candidates, so that
+ * the machine's drift weighs on all alike) and keeps the fastest — unless the default shape is within 10 % of it, in which
  * case the default stays (shapes within noise of each other must not flip from run to run).
  * Each candidate is a new pipeline per shape: on lavapipe
  * the compiles dominate (about 0.5–2 s each with a cold Mesa shader cache, 10–30 s in all;
@@ -33,14 +33,14 @@ import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "
 import { type TiledMatmulConfig, tiledMatmulConfig, tiledWorkgroupBytes } from "./kernels/matmul-tiled.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 6
+export const autotuneVersion = 7
 
 /** How much faster (fraction of the default shape's time) another shape must be to replace it. */
 export const clearMargin = 0.1
 
 /** What every tuning outcome has. */
 interface TuningFigures {
-  /** Milliseconds of every candidate measured (best of the runs, summed over the shapes), by its label ("rows×cols"). */
+  /** Milliseconds of every candidate measured (best of the rounds), by its label ("rows×cols"). */
   readonly measuredMs: Readonly<Record<string, number>>
   /** True when the result came from the cache rather than a measurement in this process. */
   readonly cached: boolean
@@ -150,21 +150,21 @@ const random = (n: number, seed: number): Float32Array => {
 }
 
 /**
- * The shapes timed: a 784→128 linear layer's three products at batch 128 — forward x·Wᵀ,
- * input gradient g·W and weight gradient gᵀ·x — and a 512 × 256 × 256 product. All read
- * B from storage buffers (products large enough to read B from a texture use a fixed
+ * The shapes timed, as one round: the three products of a 784→128 hidden layer at batch 64
+ * (forward x·Wᵀ, weight gradient gᵀ·x, input gradient g·W) and a 512×256×256 product. All
+ * read B from storage buffers (products large enough to read B from a texture use a fixed
  * workgroup shape, see `textureMatmulConfig`).
  */
 export const tuneShapes: ReadonlyArray<MatmulSpec> = [
-  { m: 128, k: 784, n: 128, transA: false, transB: true },
-  { m: 128, k: 128, n: 784, transA: false, transB: false },
-  { m: 128, k: 128, n: 784, transA: true, transB: false },
+  { m: 64, k: 784, n: 128, transA: false, transB: true },
+  { m: 128, k: 64, n: 784, transA: true, transB: false },
+  { m: 64, k: 128, n: 784, transA: false, transB: false },
   { m: 512, k: 256, n: 256, transA: false, transB: false }
 ]
 
 /**
  * What a measurement tries (defaults: every candidate of the kernel the backend uses,
- * `tuneShapes`, 3 timed runs). `candidates` are workgroup shapes for the subgroup kernel and
+ * `tuneShapes`, 7 timed rounds). `candidates` are workgroup shapes for the subgroup kernel and
  * register blocks for the tiled kernel; candidates of the other kernel are ignored.
  */
 export interface MeasureOptions {
@@ -181,7 +181,7 @@ const isTiled = (c: SubgroupMatmulConfig | TiledMatmulConfig): c is TiledMatmulC
  * `clearMargin` of it.
  */
 const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidates: ReadonlyArray<C>, options: MeasureOptions): Promise<MatmulTuning> => {
-  const runs = options.runs ?? 3
+  const runs = options.runs ?? 7
   const inputs = (options.shapes ?? tuneShapes).map((spec, i) => {
     const a = backend.upload(random(spec.m * spec.k, 2 * i + 1))
     const b = backend.upload(random(spec.k * spec.n, 2 * i + 2))
@@ -191,28 +191,32 @@ const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidate
   let best = tuner.defaultConfig
   let bestMs = Infinity
   try {
-    const once = async (spec: MatmulSpec, a: Storage, b: Storage): Promise<number> => {
+    // One round: every shape 4 times, encoded back to back and read back once — one submit,
+    // as a training step runs its products (a product timed alone with its readback would
+    // mostly time the round trip).
+    const round = async (): Promise<number> => {
       const t0 = performance.now()
-      const c = backend.matmul(a, b, spec)
-      await backend.read(c, "float32")
-      backend.release(c)
+      const outs: Array<Storage> = []
+      for (let rep = 0; rep < 4; rep++) for (const { a, b, spec } of inputs) outs.push(backend.matmul(a, b, spec))
+      await backend.read(outs[outs.length - 1]!, "float32")
+      for (const c of outs) backend.release(c)
       return performance.now() - t0
     }
-    // A first, uncounted run of every candidate compiles its pipelines. Then the timed runs
-    // go round the candidates, so that a drift of the machine's speed over the measurement
-    // (tens of percent over minutes on a shared host) weighs on all of them alike.
+    // A first, uncounted round of every candidate compiles its pipelines. Then the timed
+    // rounds go round the candidates, so that a drift of the machine's speed over the
+    // measurement (tens of percent over minutes on a shared host) weighs on all alike.
     for (const config of candidates) {
       tuner.apply(backend, config)
-      for (const { a, b, spec } of inputs) await once(spec, a, b)
+      await round()
     }
-    const fastest = candidates.map(() => inputs.map(() => Infinity))
+    const fastest = candidates.map(() => Infinity)
     for (let r = 0; r < runs; r++) {
       for (const [i, config] of candidates.entries()) {
         tuner.apply(backend, config)
-        for (const [j, { a, b, spec }] of inputs.entries()) fastest[i]![j] = Math.min(fastest[i]![j]!, await once(spec, a, b))
+        fastest[i] = Math.min(fastest[i]!, await round())
       }
     }
-    for (const [i, config] of candidates.entries()) measuredMs[tuner.label(config)] = fastest[i]!.reduce((x, y) => x + y, 0)
+    for (const [i, config] of candidates.entries()) measuredMs[tuner.label(config)] = fastest[i]!
     // The default stays unless another is clearly faster: on a noisy machine candidates
     // within a few percent of each other would otherwise win by chance, run after run.
     const fallback = measuredMs[tuner.label(tuner.defaultConfig)]
