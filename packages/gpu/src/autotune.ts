@@ -14,12 +14,14 @@
  * The measurement times each candidate on rounds of `tuneShapes` (a hidden layer's three
  * products at batch 64 and a 512×256×256 product, encoded together and read back once, as
  * a training step runs; best of a few rounds taken in turn across the candidates, so that
- * the machine's drift weighs on all alike) and keeps the fastest — unless the default is within `clearMargin` (20 %) of it, in which
+ * the machine's drift weighs on all alike) and keeps the fastest — unless the default is
+ * within the margin of it (`clearMargin`, 20 %; `tiledClearMargin`, 10 %), in which
  * case the default stays (shapes within noise of each other must not flip from run to run).
  * Each candidate is a new pipeline per shape: on lavapipe
  * the compiles dominate (about 0.5–2 s each with a cold Mesa shader cache, 10–30 s in all;
  * the runs themselves take under a second). So it runs only when asked (`bench` does) and
- * its result is cached in a JSON file keyed by the adapter's description and limits (Node:
+ * its result is cached in a JSON file keyed by the adapter's description, kernel, limits and
+ * the cache version (Node:
  * `$XDG_CACHE_HOME/effect-nn/` or `~/.cache/effect-nn/`; browsers keep it for the page),
  * which every later acquisition applies by default.
  * The file is validated with a `Schema` when read: a missing, unreadable or malformed file
@@ -33,15 +35,21 @@ import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "
 import { type TiledMatmulConfig, tiledMatmulConfig, tiledWorkgroupBytes } from "./kernels/matmul-tiled.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 7
+export const autotuneVersion = 8
 
 /**
- * How much faster (fraction of the default's time) another candidate must be to replace it.
- * On a shared 2-core host the best-of-7 rounds of equivalent shapes still differ by up to
- * about 15 % from one measurement to the next; real differences between the tiled kernel's
- * register blocks are larger (8×8 took 40 % less time than 4×4 on lavapipe).
+ * How much faster (fraction of the default's time) another workgroup shape of the subgroup
+ * kernel must be to replace the default: on a shared 2-core host the best-of-7 rounds of
+ * equivalent shapes still differ by up to about 15 % from one measurement to the next.
  */
 export const clearMargin = 0.2
+
+/**
+ * The same for the tiled kernel's register blocks, whose differences are structural: on
+ * lavapipe 8×8 took 19–29 % less time than 4×4 on the rounds, and a 20 % margin flipped
+ * between the two from one measurement to the next.
+ */
+export const tiledClearMargin = 0.1
 
 /** What every tuning outcome has. */
 interface TuningFigures {
@@ -110,6 +118,8 @@ export const adapterKey = (backend: WebGpuBackend): string => {
 /** How one kernel is tuned: its candidates, default and labels, how a choice is applied, stored and read back. */
 interface Tuner<C> {
   readonly defaultConfig: C
+  /** How much faster another candidate must be to replace the default (see `clearMargin`). */
+  readonly margin: number
   candidates(limits: GPUSupportedLimits): ReadonlyArray<C>
   label(c: C): string
   apply(backend: WebGpuBackend, c: C): void
@@ -120,6 +130,7 @@ interface Tuner<C> {
 
 const subgroupTuner: Tuner<SubgroupMatmulConfig> = {
   defaultConfig: subgroupMatmulConfig,
+  margin: clearMargin,
   candidates: (l) => candidateConfigs(l.maxComputeInvocationsPerWorkgroup),
   label: (c) => `${c.subgroupRows}x${c.subgroupCols}`,
   apply: (backend, c) => backend.useMatmulConfig(c),
@@ -132,6 +143,7 @@ const subgroupTuner: Tuner<SubgroupMatmulConfig> = {
 
 const tiledTuner: Tuner<TiledMatmulConfig> = {
   defaultConfig: tiledMatmulConfig,
+  margin: tiledClearMargin,
   candidates: (l) => candidateTiledConfigs(l.maxComputeWorkgroupStorageSize),
   label: (c) => `${c.rowsPerThread}x${c.colsPerThread}`,
   apply: (backend, c) => backend.useTiledConfig(c),
@@ -182,8 +194,8 @@ const isTiled = (c: SubgroupMatmulConfig | TiledMatmulConfig): c is TiledMatmulC
 
 /**
  * Measures every candidate of `tuner` on `backend` (leaving the chosen one selected) and
- * returns the timings: the fastest by total time, unless the default is within
- * `clearMargin` of it.
+ * returns the timings: the fastest, unless the default is among the candidates and within
+ * the tuner's margin of it.
  */
 const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidates: ReadonlyArray<C>, options: MeasureOptions): Promise<MatmulTuning> => {
   const runs = options.runs ?? 7
@@ -232,7 +244,7 @@ const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidate
         best = config
       }
     }
-    if (fallback !== undefined && bestMs > fallback * (1 - clearMargin)) best = tuner.defaultConfig
+    if (fallback !== undefined && bestMs > fallback * (1 - tuner.margin)) best = tuner.defaultConfig
   } finally {
     for (const { a, b } of inputs) {
       backend.release(a)
@@ -251,11 +263,12 @@ const measureWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, candidate
 export const measureMatmulConfigs = (backend: WebGpuBackend, options: MeasureOptions = {}): Promise<MatmulTuning> => {
   const limits = backend.device.limits
   if (backend.matmulVariant === "tiled") {
-    const given = options.candidates?.filter(isTiled)
-    return measureWith(backend, tiledTuner, given ?? tiledTuner.candidates(limits), options)
+    // Candidates of the other kernel are ignored; none left means the kernel's own.
+    const given = options.candidates?.filter(isTiled) ?? []
+    return measureWith(backend, tiledTuner, given.length > 0 ? given : tiledTuner.candidates(limits), options)
   }
-  const given = options.candidates?.filter((c): c is SubgroupMatmulConfig => !isTiled(c))
-  return measureWith(backend, subgroupTuner, given ?? subgroupTuner.candidates(limits), options)
+  const given = options.candidates?.filter((c): c is SubgroupMatmulConfig => !isTiled(c)) ?? []
+  return measureWith(backend, subgroupTuner, given.length > 0 ? given : subgroupTuner.candidates(limits), options)
 }
 
 /** Where the tuning cache lives and how it is read and written (Node's file system, or memory). */
@@ -316,7 +329,8 @@ export const fileStore = async (cacheDir?: string): Promise<TuneStore | undefine
  * shape, or the tiled kernel's register block): from this process's memory, else from
  * `store`, else — when `measure` — by measuring (then saving to `store`). With neither a
  * cached entry nor `measure`, the default stays and `undefined` is returned. A store that
- * cannot be written only loses the cache (the tuning still applies).
+ * cannot be read counts as empty, and one that cannot be written only loses the cache (the
+ * tuning still applies).
  */
 export const tuneMatmul = (backend: WebGpuBackend, store: TuneStore | undefined, measure: boolean, options: MeasureOptions = {}): Promise<MatmulTuning | undefined> =>
   backend.matmulVariant === "tiled" ? tuneWith(backend, tiledTuner, store, measure, options) : tuneWith(backend, subgroupTuner, store, measure, options)
@@ -332,7 +346,8 @@ const tuneWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, store: TuneS
       return { ...known, cached: true }
     }
   }
-  const entries = store === undefined ? {} : readEntries(await store.read())
+  // A store that cannot be read counts as an empty cache.
+  const entries = store === undefined ? {} : readEntries(await Promise.resolve().then(() => store.read()).catch(() => undefined))
   const entry = Object.hasOwn(entries, key) ? tuner.decode(entries[key]) : undefined
   const candidates = tuner.candidates(backend.device.limits)
   if (entry !== undefined && candidates.some((c) => sameConfig(tuner, c, entry.config))) {
@@ -346,7 +361,7 @@ const tuneWith = async <C>(backend: WebGpuBackend, tuner: Tuner<C>, store: TuneS
   memory.set(key, tuning)
   if (store !== undefined) {
     const adapters = { ...entries, [key]: { ...tuning.config, measuredMs: tuning.measuredMs } }
-    await store.write(JSON.stringify({ version: autotuneVersion, adapters }, null, 2)).catch(() => undefined)
+    await Promise.resolve().then(() => store.write(JSON.stringify({ version: autotuneVersion, adapters }, null, 2))).catch(() => undefined)
   }
   return tuning
 }

@@ -189,4 +189,25 @@ describe("matmul autotune", () => {
       forgetTunings()
     }
   }, 60_000)
+
+  it("a store that throws on read or write only loses the cache; candidates of the other kernel alone mean the kernel's own", async () => {
+    if (gpu.matmulVariant !== "subgroup") return
+    forgetTunings()
+    const broken: TuneStore = {
+      read: async () => {
+        throw new Error("EIO")
+      },
+      write: () => {
+        throw new Error("sync EACCES")
+      }
+    }
+    const t = await tuneMatmul(gpu, broken, true, quick)
+    expect(t?.cached).toBe(false)
+    expect(gpu.matmulConfig).toEqual(t!.config)
+    forgetTunings()
+    const store = memoryStore()
+    const foreignOnly = await tuneMatmul(gpu, store, true, { ...quick, candidates: [{ rowsPerThread: 8, colsPerThread: 8 }] })
+    expect(Object.keys(foreignOnly!.measuredMs).length).toBe(candidateConfigs(gpu.device.limits.maxComputeInvocationsPerWorkgroup).length)
+    forgetTunings()
+  }, 60_000)
 })
