@@ -295,7 +295,10 @@ export const fileStore = async (cacheDir?: string): Promise<TuneStore | undefine
   // XDG Base Directory rules: an empty or relative XDG_CACHE_HOME is ignored.
   const xdg = process.env["XDG_CACHE_HOME"]
   const root = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), ".cache")
-  const dir = cacheDir ?? path.join(root, "effect-nn")
+  const dir = path.resolve(cacheDir ?? path.join(root, "effect-nn"))
+  // Kernel file systems hold no cache, and Node's recursive mkdir never settles under /proc
+  // (Node 20): such a folder means no store.
+  if (["/proc", "/sys"].some((top) => dir === top || dir.startsWith(`${top}/`))) return undefined
   const file = path.join(dir, "matmul-autotune.json")
   /** Larger files are not a cache this module wrote (a few hundred bytes per adapter). */
   const maxBytes = 1 << 20

@@ -116,7 +116,7 @@ describe("matmul autotune", () => {
     expect(file.adapters[adapterKey(gpu)]).toMatchObject(t!.config)
   }, 60_000)
 
-  it("the file store ignores what is not a regular file, and an empty or relative XDG_CACHE_HOME", async () => {
+  it("the file store ignores what is not a regular file, an empty or relative XDG_CACHE_HOME, and /proc or /sys", async () => {
     const dir = await mkdtemp(join(tmpdir(), "effect-nn-tune-"))
     const saved = process.env["XDG_CACHE_HOME"]
     try {
@@ -131,6 +131,11 @@ describe("matmul autotune", () => {
       process.env["XDG_CACHE_HOME"] = join(dir, "xdg")
       await (await fileStore())!.write("{}")
       expect(await readFile(join(dir, "xdg", "effect-nn", "matmul-autotune.json"), "utf8")).toBe("{}")
+      // Kernel file systems are no store (Node's recursive mkdir never settles under /proc).
+      expect(await fileStore("/proc/self/effect-nn")).toBeUndefined()
+      expect(await fileStore("/sys")).toBeUndefined()
+      process.env["XDG_CACHE_HOME"] = "/proc/x"
+      expect(await fileStore()).toBeUndefined()
     } finally {
       if (saved === undefined) delete process.env["XDG_CACHE_HOME"]
       else process.env["XDG_CACHE_HOME"] = saved
