@@ -40,19 +40,19 @@ export class MemoryCounters {
 let nextBufferId = 0
 
 /**
- * The free buffers of one size class, handed out lowest id first (a binary min-heap on
+ * The free buffers (or textures, `textures.ts`) of one size class, handed out lowest id first (a binary min-heap on
  * `id`). Which buffer a request gets then depends only on which buffers are free, not
  * on the order they were released in: a training step that frees and requests the same
  * sizes each time settles into using the same buffers for the same roles (parameters
  * alternate between two sets), so its bind groups recur and stay cached.
  */
-class FreeList {
-  private readonly heap: Array<PooledBuffer> = []
+export class FreeList<T extends { readonly id: number } = PooledBuffer> {
+  private readonly heap: Array<T> = []
 
   get size(): number {
     return this.heap.length
   }
-  push(b: PooledBuffer): void {
+  push(b: T): void {
     const h = this.heap
     let i = h.length
     h.push(b)
@@ -64,7 +64,7 @@ class FreeList {
     }
     h[i] = b
   }
-  shift(): PooledBuffer | undefined {
+  shift(): T | undefined {
     const h = this.heap
     if (h.length === 0) return undefined
     const top = h[0]!
@@ -84,7 +84,7 @@ class FreeList {
     }
     return top
   }
-  all(): ReadonlyArray<PooledBuffer> {
+  all(): ReadonlyArray<T> {
     return this.heap.slice()
   }
 }

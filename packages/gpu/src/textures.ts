@@ -9,7 +9,7 @@
  * write and read it, and releases it at once. Work in a batch runs in encoding order, so a
  * released texture may be handed to the next dispatch of the same batch.
  */
-import type { MemoryCounters } from "./pool.ts"
+import { FreeList, type MemoryCounters } from "./pool.ts"
 
 /** One texture owned by a pool. */
 export interface PooledTexture {
@@ -45,9 +45,9 @@ export const textureClass = (texels: number, max: number): number => {
 
 let nextTextureId = 0
 
-/** Free textures by exact size, handed out lowest id first. */
+/** Free textures by size class (`textureClass`), handed out lowest id first (see `FreeList`). */
 export class TexturePool {
-  private readonly free = new Map<string, Array<PooledTexture>>()
+  private readonly free = new Map<string, FreeList<PooledTexture>>()
   private readonly all = new Set<PooledTexture>()
   private pooledBytes = 0
 
@@ -76,11 +76,10 @@ export class TexturePool {
     const key = `${texture.width}x${texture.height}`
     let list = this.free.get(key)
     if (list === undefined) {
-      list = []
+      list = new FreeList<PooledTexture>()
       this.free.set(key, list)
     }
     list.push(texture)
-    list.sort((a, b) => a.id - b.id)
     this.pooledBytes += texture.bytes
   }
 
@@ -93,7 +92,7 @@ export class TexturePool {
   trim(): number {
     let n = 0
     for (const list of this.free.values()) {
-      for (const t of list) {
+      for (const t of list.all()) {
         t.texture.destroy()
         this.all.delete(t)
         this.counters.destroyed(t.bytes)
