@@ -273,7 +273,7 @@ const report = ({ sizes, networks, stepBatches }: BenchConfig, ours: EffectNnRes
       return a === undefined || b === undefined ? "—" : `×${f(a / b)}`
     })])
   }
-  out.push(`### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back${ours.matmulPasses.length > 1 ? "; effect-nn: the median of all its runs, in passes before the peers' matmuls and after each of them" : ""})\n`)
+  out.push(`### Matmul fp32, GFLOP/s (median; each run issues C = A·B and reads C back, with the same A and B every run, as the peers' runs; effect-nn packs B into a texture from 512 on and keeps it packed from the second run on (weight prepacking, packages/gpu/src/packed.ts)${ours.matmulPasses.length > 1 ? "; effect-nn: the median of all its runs, in passes before the peers' matmuls and after each of them" : ""})\n`)
   out.push(table(["implementation", ...sizes.map((n) => `${n}`)], mmRows))
   // Training
   const ref = pytorchReference()

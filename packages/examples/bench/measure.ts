@@ -101,7 +101,7 @@ export const mergeMatmul = (passes: ReadonlyArray<ReadonlyArray<MatmulResult>>):
 /**
  * Square matmuls on the device as the peers time theirs: 2 warm-up runs, then up to 7
  * timed runs (at least 3; stops after `budgetMs`), each issuing C = A·B and reading all of
- * C back.
+ * C back, with the same A and B every run (the backend keeps a B it packed twice packed).
  */
 export const benchMatmul = (sizes: ReadonlyArray<number>, budgetMs = 20_000) =>
   Effect.gen(function*() {

@@ -48,6 +48,7 @@ import { type KernelTime, Profiler } from "./profile.ts"
 import type { KernelSpec } from "./pipelines.ts"
 import { Pipelines } from "./pipelines.ts"
 import { BufferPool, MemoryCounters } from "./pool.ts"
+import { type PackedTexture, PackedTextures } from "./packed.ts"
 import { type PooledTexture, textureClass, TexturePool } from "./textures.ts"
 import { UniformRing, type UniformWriter } from "./uniforms.ts"
 
@@ -89,6 +90,8 @@ export interface WebGpuStats extends MemoryStats {
   readonly bindGroupsCreated: number
   /** Bytes held by free pooled buffers and textures. */
   readonly pooledBytes: number
+  /** Packed matmul operands kept for reuse while their storages live (see `packed.ts`). */
+  readonly packedTextures: number
 }
 
 let nextStorageId = 0
@@ -151,6 +154,7 @@ export class WebGpuBackend implements Backend, KernelContext {
   private readonly storages: BufferPool
   private readonly staging: BufferPool
   private readonly textures: TexturePool
+  private readonly packedOperands: PackedTextures
   private readonly ring: UniformRing
   private readonly pipelines: Pipelines
   private readonly health: Health
@@ -176,6 +180,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.storages = new BufferPool(device, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, this.maxBindingBytes, this.counters, "storage")
     this.staging = new BufferPool(device, BufferUsage.MAP_READ | BufferUsage.COPY_DST, this.maxBindingBytes, this.counters, "staging")
     this.textures = new TexturePool(device, this.counters)
+    this.packedOperands = new PackedTextures((t) => this.releaseTexture(t))
     this.ring = new UniformRing(device, config.uniformSlots ?? 1024, device.limits.minUniformBufferOffsetAlignment)
     this.counters.created(this.ring.bytes)
     this.pipelines = new Pipelines(device, this.ring.buffer)
@@ -219,6 +224,12 @@ export class WebGpuBackend implements Backend, KernelContext {
     if (this.destroyed) return
     this.textures.release(texture)
     if (!this.pooling) this.trim()
+  }
+
+  packedTexture(storage: Storage, layout: string, pack: () => PooledTexture): PackedTexture {
+    // A storage released before its deferred matmul is encoded is packed for this use only.
+    if (storage.released) return { texture: pack(), owned: true }
+    return this.packedOperands.packed(storage.id, layout, pack)
   }
 
   /** Encodes one dispatch into the pending batch (see `KernelContext.dispatch`). */
@@ -301,6 +312,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     s.released = true
     this.inUse--
     if (!this.destroyed) {
+      this.packedOperands.forget(s.id)
       this.storages.release(s.buffer)
       if (!this.pooling) this.trim()
     }
@@ -353,7 +365,8 @@ export class WebGpuBackend implements Backend, KernelContext {
       pipelines: this.pipelines.created,
       bindGroups: this.pipelines.bindGroupCount,
       bindGroupsCreated: this.pipelines.groupsCreated,
-      pooledBytes: this.storages.freeBytes + this.staging.freeBytes + this.textures.freeBytes
+      pooledBytes: this.storages.freeBytes + this.staging.freeBytes + this.textures.freeBytes,
+      packedTextures: this.packedOperands.kept
     }
   }
 

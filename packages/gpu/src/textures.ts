@@ -6,7 +6,8 @@
  * after copying it into a texture once.
  *
  * Textures are temporaries: a kernel helper acquires one, encodes the dispatches that
- * write and read it, and releases it at once. Work in a batch runs in encoding order, so a
+ * write and read it, and releases it at once (or, for a packed operand used again, when
+ * the operand's storage is released: `packed.ts`). Work in a batch runs in encoding order, so a
  * released texture may be handed to the next dispatch of the same batch.
  */
 import { FreeList, type MemoryCounters } from "./pool.ts"

@@ -135,6 +135,48 @@ describe("matmul with B in a texture", () => {
     expectClose(await gpu.read(c2, "float32"), await cpu.read(cpu.matmul(ca, cb2, s), "float32"), 1e-5, 1e-5)
   })
 
+  it("keeps B packed from its second product on, per layout, until B is released", async () => {
+    const m = 256
+    const a = uniform(m * 24, -1, 1, 12)
+    const b = uniform(24 * 20, -1, 1, 13)
+    const [ga, ca] = both(gpu, cpu, a)
+    const [gb, cb] = both(gpu, cpu, b)
+    const kept0 = gpu.stats().packedTextures
+    // The same storage read as [24, 20], as [20, 24] transposed, and as [40, 12]: three layouts.
+    const specs = [spec(m, 24, 20), spec(m, 24, 20, false, true), spec(m, 40, 12)]
+    const aFor = (s: MatmulSpec): [typeof ga, typeof ca] => (s.k === 24 ? [ga, ca] : both(gpu, cpu, uniform(m * s.k, -1, 1, 14)))
+    const dispatches: Array<number> = []
+    for (let round = 0; round < 3; round++) {
+      for (const s of specs) {
+        const [xa, xc] = aFor(s)
+        const before = gpu.stats().dispatches
+        const c = gpu.matmul(xa, gb, s)
+        const got = await gpu.read(c, "float32")
+        dispatches.push(gpu.stats().dispatches - before)
+        expectClose(got, await cpu.read(cpu.matmul(xc, cb, s), "float32"), 1e-5, 1e-5)
+        gpu.release(c)
+        if (xa !== ga) gpu.release(xa)
+      }
+    }
+    // Packed the first two times (pack + matmul), then the kept texture (matmul alone).
+    expect(dispatches).toEqual([2, 2, 2, 2, 2, 2, 1, 1, 1])
+    expect(gpu.stats().packedTextures - kept0).toBe(3)
+    const pooled = gpu.stats().pooledBytes
+    gpu.release(gb)
+    expect(gpu.stats().packedTextures).toBe(kept0)
+    expect(gpu.stats().pooledBytes).toBeGreaterThan(pooled)
+    // B kept, then released before its (deferred) product is encoded: packed for that product alone.
+    const [gb2, cb2] = both(gpu, cpu, b)
+    const s = spec(m, 24, 20)
+    for (let i = 0; i < 2; i++) await gpu.read(gpu.matmul(ga, gb2, s), "float32")
+    expect(gpu.stats().packedTextures).toBe(kept0 + 1)
+    const c = gpu.matmul(ga, gb2, s)
+    gpu.release(gb2)
+    expectClose(await gpu.read(c, "float32"), await cpu.read(cpu.matmul(ca, cb2, s), "float32"), 1e-5, 1e-5)
+    expect(gpu.stats().packedTextures).toBe(kept0)
+    gpu.release(ga)
+  })
+
   it("pools its textures: counted in live and pooled bytes, destroyed by trim", async () => {
     gpu.trim()
     const base = gpu.stats()

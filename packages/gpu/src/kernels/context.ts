@@ -10,6 +10,7 @@ import type { SubgroupMatmulConfig } from "./matmul-subgroup.ts"
 import type { TexturePolicy } from "./matmul-texture.ts"
 import type { TiledMatmulConfig } from "./matmul-tiled.ts"
 import type { PooledBuffer } from "../pool.ts"
+import type { PackedTexture } from "../packed.ts"
 import type { PooledTexture } from "../textures.ts"
 import type { UniformWriter } from "../uniforms.ts"
 
@@ -49,6 +50,12 @@ export interface KernelContext {
   texture(width: number, height: number): PooledTexture
   /** Returns a texture from `texture` to the pool, after encoding its last use. */
   releaseTexture(texture: PooledTexture): void
+  /**
+   * `storage` packed into a texture in `layout` (everything the packing depends on besides
+   * the contents): a kept texture when `storage` was packed so before, else one from `pack`.
+   * The caller releases it after encoding its last read when `owned` (see `packed.ts`).
+   */
+  packedTexture(storage: Storage, layout: string, pack: () => PooledTexture): PackedTexture
   /**
    * Encodes one dispatch of `spec` over `groups` = [x, y] workgroups, binding `storages`
    * (inputs then outputs, as `spec` declares) and `textures` (`spec.textures`). `params`

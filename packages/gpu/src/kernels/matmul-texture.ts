@@ -6,7 +6,9 @@
  *
  * Packing costs one read of B; the subgroup kernel then reads B ceil(m / 24) times (once
  * per 24-row block) through the texture unit, where each storage read would cost a loop
- * over the lanes. The texture may be larger than op(B) (the pool rounds sizes up, see
+ * over the lanes. A B packed a second time in the same layout stays packed until its
+ * storage is released (`packed.ts`), so repeated products with one weight skip the pass.
+ * The texture may be larger than op(B) (the pool rounds sizes up, see
  * `textures.ts`); the kernel reads only texels within it.
  */
 import type { MatmulSpec, Storage } from "@effect-nn/tensor"
@@ -103,6 +105,9 @@ ${elementwiseMain} {
   }
   return spec
 }
+
+/** What a packed texture of B depends on besides B's contents: the transpose and op(B)'s k × n. */
+export const packLayout = (spec: MatmulSpec): string => `${spec.transB ? "T" : "N"}:${spec.k}x${spec.n}`
 
 /** Encodes the packing of op(B) into a pooled texture; the caller releases it after its last use. */
 export const packTexture = (ctx: KernelContext, b: Storage, spec: MatmulSpec): PooledTexture => {

@@ -10,7 +10,7 @@ import { grid2d } from "../limits.ts"
 import type { GpuStorage, KernelContext } from "./context.ts"
 import { type Epilogue, noEpilogue } from "./epilogue.ts"
 import { fill } from "./fill.ts"
-import { packTexture, textureWanted } from "./matmul-texture.ts"
+import { packLayout, packTexture, textureWanted } from "./matmul-texture.ts"
 import { type SubgroupLoadModes, subgroupMatmulSpec, subgroupTileM, subgroupTileN, textureMatmulConfig } from "./matmul-subgroup.ts"
 import { tiledMatmulSpec, tiledTileM, tiledTileN } from "./matmul-tiled.ts"
 
@@ -62,7 +62,8 @@ export const encodeMatmul = (
   const tilesM = Math.ceil(m / tileM)
   const tilesN = Math.ceil(n / tileN)
   const kernel = modes !== undefined ? subgroupMatmulSpec(transA, transB, modes, config, epilogue) : tiledMatmulSpec(transA, transB, epilogue, ctx.tiledConfig)
-  const texture = modes?.b === "texture" ? packTexture(ctx, b, spec) : undefined
+  const packed = modes?.b === "texture" ? ctx.packedTexture(b, packLayout(spec), () => packTexture(ctx, b, spec)) : undefined
+  const texture = packed?.texture
   const storages = texture === undefined ? [a, b, ...extra, ...outputs] : [a, ...extra, ...outputs]
   ctx.dispatch(kernel, storages, grid2d(tilesM * tilesN, ctx.maxWorkgroupsPerDimension), (u) => {
     u.u32(0, m)
@@ -71,7 +72,7 @@ export const encodeMatmul = (
     u.u32(3, tilesN)
     u.u32(4, tilesM)
   }, m * n * Math.max(k, 1), texture === undefined ? [] : [texture])
-  if (texture !== undefined) ctx.releaseTexture(texture)
+  if (packed?.owned === true) ctx.releaseTexture(packed.texture)
 }
 
 /** y = x·Wᵀ (+ bias) (then ReLU when `spec.relu`): one matmul with a bias/ReLU epilogue. */
