@@ -35,7 +35,7 @@ import { type SubgroupMatmulConfig, subgroupMatmulConfig, subgroupWidth } from "
 import { type TiledMatmulConfig, tiledMatmulConfig, tiledWorkgroupBytes } from "./kernels/matmul-tiled.ts"
 
 /** Version of the kernels the cache was measured with; a change invalidates old entries. */
-export const autotuneVersion = 8
+export const autotuneVersion = 9
 
 /**
  * How much faster (fraction of the default's time) another workgroup shape of the subgroup

@@ -39,10 +39,10 @@ describe("when B is read from a texture", () => {
     expect(want(spec(256, 8193, 40), "on")).toBe(false)
     expect(want(spec(256, 64, 4 * 8192 + 1, false, true), "on")).toBe(false)
     expect(want(spec(256, 64, 4 * 8192), "on")).toBe(true)
-    expect(subgroupLoadModes(spec(256, 64, 40), true)).toEqual({ a: "vecK", b: "texture" })
-    expect(subgroupLoadModes(spec(300, 7, 33, true, true), true)).toEqual({ a: "scalar", b: "texture" })
-    expect(subgroupLoadModes(spec(256, 64, 40, true), true)).toEqual({ a: "vecM", b: "vecN" })
-    expect(subgroupLoadModes(spec(256, 64, 40), false)).toEqual({ a: "vecK", b: "vecN" })
+    expect(subgroupLoadModes(spec(256, 64, 40), true)).toEqual({ a: "vecK", b: "texture", c: "scalar" })
+    expect(subgroupLoadModes(spec(300, 7, 33, true, true), true)).toEqual({ a: "scalar", b: "texture", c: "scalar" })
+    expect(subgroupLoadModes(spec(256, 64, 40, true), true)).toEqual({ a: "vecM", b: "vecN", c: "vec4" })
+    expect(subgroupLoadModes(spec(256, 64, 40), false)).toEqual({ a: "vecK", b: "vecN", c: "vec4" })
   })
 })
 
@@ -263,7 +263,7 @@ describe("matmul with B in a texture", () => {
       await profiled.read(profiled.matmul(a, b, spec(1024, 256, 256)), "float32")
       await profiled.read(profiled.matmul(a, b, spec(64, 256, 256)), "float32")
       const keys = (await profiled.profileReport()).map((t) => t.key).filter((k) => k.startsWith("matmul:subgroup"))
-      expect(keys.sort()).toEqual(["matmul:subgroup:NN:vecK:texture:2x2", "matmul:subgroup:NN:vecK:vecN:4x4"])
+      expect(keys.sort()).toEqual(["matmul:subgroup:NN:vecK:texture:2x2", "matmul:subgroup:NN:vecK:vecN:c4:4x4"])
     } finally {
       profiled.destroy()
     }

@@ -43,12 +43,18 @@ export interface EpilogueBindings {
   /**
    * `fn store(row, col, v: vec4<f32>)` writing C[row, col..col+3] (and the act result)
    * within the n columns, and `fn loadBias(col) -> vec4<f32>` when `bias`. Uses `u.n`.
+   * With `vec4` stores, one vec4 store per output (C, Act; M read as one vec4).
    */
   readonly storeFn: string
 }
 
-/** The bindings and store functions of `e` (A and B are bindings 1 and 2). */
-export const epilogueBindings = (e: Epilogue, firstBinding = 3): EpilogueBindings => {
+/**
+ * The bindings and store functions of `e` (A and B are bindings 1 and 2). `vec4` declares
+ * C, Act and M as `array<vec4<f32>>` and stores 4 values at once: only when n % 4 = 0 and
+ * every `store` column is a multiple of 4 (lavapipe pays per store a lane issues, as per load).
+ */
+export const epilogueBindings = (e: Epilogue, firstBinding = 3, vec4 = false): EpilogueBindings => {
+  const elem = vec4 ? "vec4<f32>" : "f32"
   let b = firstBinding
   const lines: Array<string> = []
   let extraInputs = 0
@@ -58,16 +64,16 @@ export const epilogueBindings = (e: Epilogue, firstBinding = 3): EpilogueBinding
     extraInputs++
   }
   if (e.act === "mask") {
-    lines.push(`@group(0) @binding(${b++}) var<storage, read> M: array<f32>;`)
+    lines.push(`@group(0) @binding(${b++}) var<storage, read> M: array<${elem}>;`)
     extraInputs++
   }
   const raw = writesRaw(e)
   if (raw) {
-    lines.push(`@group(0) @binding(${b++}) var<storage, read_write> C: array<f32>;`)
+    lines.push(`@group(0) @binding(${b++}) var<storage, read_write> C: array<${elem}>;`)
     outputs++
   }
   if (e.act !== "none") {
-    lines.push(`@group(0) @binding(${b++}) var<storage, read_write> Act: array<f32>;`)
+    lines.push(`@group(0) @binding(${b++}) var<storage, read_write> Act: array<${elem}>;`)
     outputs++
   }
   if (e.rowSums) {
@@ -82,10 +88,16 @@ export const epilogueBindings = (e: Epilogue, firstBinding = 3): EpilogueBinding
     if (e.act === "mask") parts.push(`Act[${at}] = select(0.0, v.${c}, M[${at}] > 0.0);`)
     return `  if (col${j === 0 ? "" : ` + ${j}u`} < u.n) { ${parts.join(" ")} }`
   }
+  const vecParts: Array<string> = []
+  if (raw) vecParts.push("C[i] = v;")
+  if (e.act === "relu") vecParts.push("Act[i] = select(v, vec4<f32>(0.0), v <= vec4<f32>(0.0));")
+  if (e.act === "mask") vecParts.push("Act[i] = select(vec4<f32>(0.0), v, M[i] > vec4<f32>(0.0));")
+  const body = vec4
+    ? ["  if (col < u.n) {", "    let i = (row * u.n + col) / 4u;", `    ${vecParts.join(" ")}`, "  }"]
+    : ["  let base = row * u.n;", ...["x", "y", "z", "w"].map((c, j) => one(j, c))]
   const storeFn = [
     "fn store(row: u32, col: u32, v: vec4<f32>) {",
-    "  let base = row * u.n;",
-    ...["x", "y", "z", "w"].map((c, j) => one(j, c)),
+    ...body,
     "}",
     ...(e.bias
       ? ["fn loadBias(col: u32) -> vec4<f32> {", "  let last = u.n - 1u;", "  return vec4<f32>(Bias[min(col, last)], Bias[min(col + 1u, last)], Bias[min(col + 2u, last)], Bias[min(col + 3u, last)]);", "}"]

@@ -42,10 +42,17 @@ export type BMode = "scalar" | "vecN" | "vecK" | "texture"
  */
 export type AMode = "scalar" | "vecK" | "vecM"
 
-/** The load modes of one kernel variant. */
+/**
+ * How a lane stores its vec4s of C (and of an epilogue's Act): "vec4" as one store each
+ * (n % 4 = 0; every lane's columns start at a multiple of 4), else 4 scalar stores.
+ */
+export type CMode = "scalar" | "vec4"
+
+/** The load and store modes of one kernel variant. */
 export interface SubgroupLoadModes {
   readonly a: AMode
   readonly b: BMode
+  readonly c: CMode
 }
 
 /** Shape of the subgroup kernel's workgroup. */
@@ -166,7 +173,7 @@ const iteration = (group: number, end: string, from: string, m: IterationModes):
 export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: SubgroupLoadModes, config: SubgroupMatmulConfig = subgroupMatmulConfig, epilogue: Epilogue = noEpilogue): KernelSpec => {
   const { subgroupRows, subgroupCols } = config
   const { a: aMode, b: bMode } = modes
-  const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${aMode}:${bMode}:${subgroupRows}x${subgroupCols}${epilogueKey(epilogue)}`
+  const key = `matmul:subgroup:${transA ? "T" : "N"}${transB ? "T" : "N"}:${aMode}:${bMode}${modes.c === "vec4" ? ":c4" : ""}:${subgroupRows}x${subgroupCols}${epilogueKey(epilogue)}`
   let spec = specs.get(key)
   if (spec === undefined) {
     const rowsPerSubgroup = subgroupRowsOf(bMode)
@@ -223,7 +230,7 @@ export const subgroupMatmulSpec = (transA: boolean, transB: boolean, modes: Subg
       store.push("}")
     }
     // With B in a texture, B is the last binding (after the epilogue's) instead of binding 2.
-    const bindings = epilogueBindings(epilogue, texture ? 2 : 3)
+    const bindings = epilogueBindings(epilogue, texture ? 2 : 3, modes.c === "vec4")
     const bBinding = texture
       ? `@group(0) @binding(${2 + bindings.extraInputs + bindings.outputs}) var BT: texture_2d<f32>;`
       : `@group(0) @binding(2) var<storage, read> B: array<${bMode === "scalar" ? "f32" : "vec4<f32>"}>;`

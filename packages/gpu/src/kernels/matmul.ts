@@ -21,12 +21,14 @@ import { tiledMatmulSpec, tiledTileM, tiledTileN } from "./matmul-tiled.ts"
  * not transposed and k % 4 = 0, vec4 loads along m when A is transposed and m % 4 = 0 and
  * k % 4 = 0 (lavapipe pays per load instruction a lane issues, whatever its width), scalar
  * loads otherwise. With `texture` (see `textureWanted`), B is packed into a texture first
- * (`matmul-texture.ts`) unless A is read in row quads.
+ * (`matmul-texture.ts`) unless A is read in row quads. C: vec4 stores when n % 4 = 0 and B
+ * is not in a texture (measured on lavapipe, kernels interleaved: 128×64×784 Aᵀ·B 11 %
+ * faster, 64×784×128 x·Wᵀ 3 %, 64×128×784 2 %; the texture kernel at 1024³ 1–7 % slower).
  */
 export const subgroupLoadModes = (spec: MatmulSpec, texture = false): SubgroupLoadModes => {
   const a = spec.k % 4 !== 0 ? "scalar" : !spec.transA ? "vecK" : spec.m % 4 === 0 ? "vecM" : "scalar"
-  if (a !== "vecM" && texture) return { a, b: "texture" }
-  return { a, b: spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar" }
+  if (a !== "vecM" && texture) return { a, b: "texture", c: "scalar" }
+  return { a, b: spec.transB ? (spec.k % 4 === 0 ? "vecK" : "scalar") : spec.n % 4 === 0 ? "vecN" : "scalar", c: spec.n % 4 === 0 ? "vec4" : "scalar" }
 }
 
 /** C = op(A)·op(B) with the context's matmul variant. */
