@@ -136,6 +136,19 @@ type Deferred =
     act?: { readonly kind: "relu"; readonly out: GpuStorage }
   }
 
+/** The storages a deferred kernel reads. */
+const deferredInputs = (d: Deferred): ReadonlyArray<Storage> => {
+  const present = (xs: ReadonlyArray<Storage | undefined>): Array<Storage> => xs.filter((x): x is Storage => x !== undefined)
+  switch (d.kind) {
+    case "matmul":
+      return present([d.a, d.b, d.bias, d.act?.mask])
+    case "binary":
+      return [d.a, d.b]
+    case "batchNorm":
+      return present([d.x, d.weight, d.bias, d.running?.mean, d.running?.variance, d.running?.count])
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The WebGPU implementation of `Backend`. Create it with `acquireWebGpu`. */
@@ -408,6 +421,7 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.storages.destroyAll()
     this.staging.destroyAll()
     this.textures.destroyAll()
+    this.packedOperands.clear()
     this.ring.buffer.destroy()
     this.counters.destroyed(this.ring.bytes)
     this.pipelines.clearBindGroups()
@@ -465,6 +479,9 @@ export class WebGpuBackend implements Backend, KernelContext {
   private fuseActivation(kind: "relu" | "mask", input: Storage, numel: number, mask?: Storage): GpuStorage | undefined {
     const d = this.deferred
     if (d === undefined || d.out !== input || d.act !== undefined || input.numel !== numel) return undefined
+    // An input released since the kernel was deferred has its buffer back in the pool: the
+    // activation's output could be that buffer, bound read-only and writable in one dispatch.
+    if (deferredInputs(d).some((s) => s.released)) return undefined
     if (d.kind === "batchNorm" || d.kind === "binary") {
       if (kind !== "relu") return undefined
       const out = this.output(numel, "float32")

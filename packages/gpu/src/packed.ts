@@ -9,7 +9,8 @@
  * writes fresh outputs), so a texture packed from a storage stays valid until the storage
  * is released. To keep memory where reuse is unlikely (in training each weight is a new
  * storage every step, multiplied once as Wᵀ and once as W), a texture is kept only from
- * the second packing of the same storage in the same layout on; the first is released at
+ * the second packing of the same storage in the same layout on (an LSTM's recurrent weight,
+ * multiplied at every time step, is kept until its step ends); the first is released at
  * once, as before. `forget` returns a released storage's textures to the pool.
  */
 import type { PooledTexture } from "./textures.ts"
@@ -32,11 +33,15 @@ export class PackedTextures {
    * `pack`, kept when this is the storage's second packing in that layout.
    */
   packed(storageId: number, layout: string, pack: () => PooledTexture): PackedTexture {
-    let layouts = this.byStorage.get(storageId)
-    const kept = layouts?.get(layout)
+    const kept = this.byStorage.get(storageId)?.get(layout)
     if (kept !== undefined) return { texture: kept, owned: false }
-    const seen = layouts?.has(layout) === true
+    const seen = this.byStorage.get(storageId)?.has(layout) === true
     const texture = pack()
+    // `pack` may have re-entered (its dispatch encodes a deferred product of the same B
+    // first, which packs too): an entry that appeared meanwhile stays, and this texture is
+    // the caller's to release.
+    let layouts = this.byStorage.get(storageId)
+    if (layouts?.get(layout) !== undefined) return { texture, owned: true }
     if (layouts === undefined) {
       layouts = new Map()
       this.byStorage.set(storageId, layouts)
@@ -51,6 +56,11 @@ export class PackedTextures {
     if (layouts === undefined) return
     this.byStorage.delete(storageId)
     for (const texture of layouts.values()) if (texture !== undefined) this.releaseTexture(texture)
+  }
+
+  /** Forgets every entry without releasing (the textures were destroyed with the device). */
+  clear(): void {
+    this.byStorage.clear()
   }
 
   /** Textures kept now. */

@@ -251,6 +251,27 @@ describe("deferred kernels fold a following ReLU", () => {
     expect((await f32(gpu, reused))[0]).toBe(9)
   })
 
+  it("an input released after the kernel was deferred: the ReLU runs on its own, never in a buffer the kernel reads", async () => {
+    // The released operands' buffers go back to the pool; the fused output could be one of
+    // them, bound read-only and writable in one dispatch (a validation error).
+    for (const kind of ["matmul", "add"] as const) {
+      const n = 64
+      const a = uniform(n * n, -1, 1, 21)
+      const b = uniform(n * n, -1, 1, 22)
+      const [ga, ca] = both(gpu, cpu, a)
+      const [gb, cb] = both(gpu, cpu, b)
+      const spec = { m: n, k: n, n, transA: false, transB: false }
+      const c = kind === "matmul" ? gpu.matmul(ga, gb, spec) : gpu.binary("add", ga, gb, [n * n], [1], [1])
+      gpu.release(ga)
+      gpu.release(gb)
+      const y = gpu.unary("relu", c, n * n, 0)
+      const expected = cpu.unary("relu", kind === "matmul" ? cpu.matmul(ca, cb, spec) : cpu.binary("add", ca, cb, [n * n], [1], [1]), n * n, 0)
+      expectClose(await f32(gpu, y), await f32(cpu, expected), 1e-5, 1e-5)
+      gpu.release(c)
+      gpu.release(y)
+    }
+  })
+
   it("relu(a + b) for same-shape a, b joins the add (a residual merge)", async () => {
     const [ga, ca] = both(gpu, cpu, uniform(64 * 256 + 3, -1, 1, 9))
     const [gb, cb] = both(gpu, cpu, uniform(64 * 256 + 3, -1, 1, 10))

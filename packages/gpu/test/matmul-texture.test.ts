@@ -177,6 +177,31 @@ describe("matmul with B in a texture", () => {
     gpu.release(ga)
   })
 
+  it("a product whose packing encodes a deferred product of the same B first keeps one texture, and leaks none", async () => {
+    const rows = 256
+    const inF = 32
+    const outF = 24
+    const xs = uniform(rows * inF, -1, 1, 15)
+    const ws = uniform(outF * inF, -1, 1, 16)
+    gpu.trim()
+    const base = gpu.stats()
+    const [x, cx] = both(gpu, cpu, xs)
+    const [w, cw] = both(gpu, cpu, ws)
+    const relu = { rows, inFeatures: inF, outFeatures: outF, relu: true }
+    const plain = { ...relu, relu: false }
+    const y0 = gpu.linear(x, w, undefined, relu) // W packed once, not kept
+    await gpu.read(y0, "float32")
+    const y1 = gpu.linear(x, w, undefined, plain) // deferred
+    const y2 = gpu.linear(x, w, undefined, relu) // encoded now: its packing pass encodes y1 first, which packs W too
+    expectClose(await gpu.read(y1, "float32"), await cpu.read(cpu.linear(cx, cw, undefined, plain), "float32"), 1e-5, 1e-5)
+    expectClose(await gpu.read(y2, "float32"), await cpu.read(cpu.linear(cx, cw, undefined, relu), "float32"), 1e-5, 1e-5)
+    expect(gpu.stats().packedTextures - base.packedTextures).toBe(1)
+    for (const s of [x, w, y0, y1, y2]) gpu.release(s)
+    gpu.trim()
+    expect(gpu.stats().packedTextures).toBe(base.packedTextures)
+    expect(gpu.stats().liveBytes).toBe(base.liveBytes)
+  })
+
   it("pools its textures: counted in live and pooled bytes, destroyed by trim", async () => {
     gpu.trim()
     const base = gpu.stats()
@@ -249,6 +274,14 @@ describe("matmul with B in a texture", () => {
       for (const t of [a, b, c]) unpooled.release(t)
       expect(unpooled.stats().pooledBytes).toBe(0)
       expect(unpooled.stats().liveBytes).toBe(before)
+      // A kept texture of a live B is destroyed with the backend and no longer counted.
+      const b2 = unpooled.upload(uniform(8 * 8, -1, 1, 13))
+      const a2 = unpooled.upload(uniform(256 * 8, -1, 1, 12))
+      for (let i = 0; i < 2; i++) await unpooled.read(unpooled.matmul(a2, b2, spec(256, 8, 8)), "float32")
+      expect(unpooled.stats().packedTextures).toBe(1)
+      unpooled.destroy()
+      expect(unpooled.stats().packedTextures).toBe(0)
+      expect(unpooled.stats().liveBytes).toBe(0)
     } finally {
       unpooled.destroy()
     }
