@@ -149,6 +149,13 @@ const deferredInputs = (d: Deferred): ReadonlyArray<Storage> => {
   }
 }
 
+/** The storages a deferred kernel writes. */
+const deferredOutputs = (d: Deferred): ReadonlyArray<Storage> => {
+  if (d.kind !== "batchNorm") return [d.out]
+  const r = d.result
+  return [r.output, r.mean, r.invStd, ...(r.running === undefined ? [] : [r.running.mean, r.running.variance, r.running.count])]
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** The WebGPU implementation of `Backend`. Create it with `acquireWebGpu`. */
@@ -178,6 +185,10 @@ export class WebGpuBackend implements Backend, KernelContext {
   private deferred: Deferred | undefined = undefined
   private dispatches = 0
   private destroyed = false
+  /** The storages this backend handed out. */
+  private readonly own = new WeakSet<Storage>()
+  /** True while `settle` encodes the deferred kernel. */
+  private settling = false
   private readonly pooling: boolean
 
   /** Wraps `device` (which the backend then owns and destroys in `destroy`). */
@@ -207,10 +218,16 @@ export class WebGpuBackend implements Backend, KernelContext {
     this.health.check()
   }
 
+  /**
+   * `storage` as this backend's: throws `DeviceError` for a storage of another backend, or
+   * one already released (its buffer may belong to a new storage by now), except while a
+   * deferred kernel is encoded (its inputs may have been released since it was recorded;
+   * the buffers still hold their contents, as nothing was encoded in between).
+   */
   private gpu(storage: Storage, what: string): GpuStorage {
-    const s = storage as Partial<GpuStorage> & Storage
-    if (s.buffer === undefined) throw new DeviceError({ reason: `${what}: storage ${storage.id} does not belong to a WebGPU backend` })
-    return s as GpuStorage
+    if (!this.own.has(storage)) throw new DeviceError({ reason: `${what}: storage ${storage.id} does not belong to this WebGPU backend` })
+    if (storage.released && !this.settling) throw new DeviceError({ reason: `${what}: storage ${storage.id} was already released` })
+    return storage as GpuStorage
   }
 
   // ---- KernelContext ----
@@ -221,7 +238,9 @@ export class WebGpuBackend implements Backend, KernelContext {
     checkBindingSize(numel, dtype, this.maxBindingBytes)
     const buffer = this.storages.acquire(numel * elementBytes)
     this.inUse++
-    return { id: nextStorageId++, numel, released: false, buffer }
+    const storage: GpuStorage = { id: nextStorageId++, numel, released: false, buffer }
+    this.own.add(storage)
+    return storage
   }
 
   texture(width: number, height: number): PooledTexture {
@@ -249,7 +268,8 @@ export class WebGpuBackend implements Backend, KernelContext {
   dispatch(spec: KernelSpec, storages: ReadonlyArray<Storage>, groups: readonly [number, number], params: (u: UniformWriter) => void, work: number, textures: ReadonlyArray<PooledTexture> = []): void {
     // A deferred matmul goes first: work runs in call order.
     if (this.deferred !== undefined) this.settle()
-    if (this.ring.full) this.flush()
+    // A full uniform ring or timestamp query set ends the batch before this dispatch marks its buffers.
+    if (this.ring.full || this.batches.profiler?.full === true) this.flush()
     const pipeline = this.pipelines.pipeline(spec)
     const buffers = storages.map((s) => this.gpu(s, spec.key).buffer)
     for (const b of buffers) this.batches.touch(b)
@@ -257,7 +277,6 @@ export class WebGpuBackend implements Backend, KernelContext {
     const group = this.pipelines.bindGroup(spec, offset, buffers, textures)
     params(this.ring)
     const profiler = this.batches.profiler
-    if (profiler?.full === true) this.flush()
     const pass = profiler === undefined ? this.batches.computePass() : this.batches.timedPass(profiler, spec.key)
     pass.setPipeline(pipeline)
     pass.setBindGroup(0, group)
@@ -286,7 +305,6 @@ export class WebGpuBackend implements Backend, KernelContext {
   async read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
     this.usable()
     const s = this.gpu(storage, "read")
-    if (s.released) throw new DeviceError({ reason: `read: storage ${s.id} was already released` })
     const bytes = s.numel * elementBytes
     if (bytes === 0) return dtype === "int32" ? new Int32Array(0) : new Float32Array(0)
     this.settle()
@@ -456,6 +474,15 @@ export class WebGpuBackend implements Backend, KernelContext {
     const d = this.deferred
     if (d === undefined) return
     this.deferred = undefined
+    this.settling = true
+    try {
+      this.encodeDeferred(d)
+    } finally {
+      this.settling = false
+    }
+  }
+
+  private encodeDeferred(d: Deferred): void {
     if (d.kind === "batchNorm") {
       encodeBatchNormTrain(this, d.x, d.weight, d.bias, d.running, d.spec, d.result, d.act?.out)
       return
@@ -482,6 +509,10 @@ export class WebGpuBackend implements Backend, KernelContext {
     // An input released since the kernel was deferred has its buffer back in the pool: the
     // activation's output could be that buffer, bound read-only and writable in one dispatch.
     if (deferredInputs(d).some((s) => s.released)) return undefined
+    // Likewise a released output of the kernel besides `input` (a batch norm's mean, say).
+    if (deferredOutputs(d).some((s) => s.released)) return undefined
+    // A mask that is the kernel's own result would be bound as its input and its output.
+    if (mask !== undefined && deferredOutputs(d).includes(mask)) return undefined
     if (d.kind === "batchNorm" || d.kind === "binary") {
       if (kind !== "relu") return undefined
       const out = this.output(numel, "float32")

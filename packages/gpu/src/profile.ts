@@ -64,6 +64,9 @@ export class Profiler {
           this.totals.set(keys[i]!, entry)
         }
         staging.destroy()
+      }, () => {
+        // The device was destroyed (or lost) before the timestamps came back: nothing to report.
+        staging.destroy()
       }))
     }
   }
