@@ -58,4 +58,23 @@ describe("train: unwritable --save / --checkpoint", () => {
     expect(again.stderr).toContain(`train: --epochs must be at least 2 to continue ${checkpoint} (it has finished epoch 1; with --resume, --epochs is the last epoch to train), got 1`)
     expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!).error.tag).toBe("ConfigError")
   }, 120_000)
+
+  it("flags it cannot parse (wrong type, unknown name, unknown flag) and empty paths: one line each, before the summary, a JSON error with --json", async () => {
+    for (const [args, line] of [
+      [["--lr", "abc"], 'train: Invalid value for flag --lr: "abc". Expected a string representing a finite number; see --help'],
+      [["--device", "tpu"], 'train: Invalid value for flag --device: "tpu". Expected: "webgpu" | "cpu"; see --help'],
+      [["--bogus"], "train: Unrecognized flag: --bogus in command train; see --help"],
+      [["--checkpoint", ""], 'train: --checkpoint must be a file path, got ""'],
+      [["--epochs", "-1"], "train: --epochs must be positive, got -1"]
+    ] as const) {
+      const r = await train([...(args[0] === "--device" ? [] : ["--device", "cpu"]), ...args, "--json"])
+      expect(r.code).toBe(1)
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("train: "))).toEqual([line])
+      expect(r.stderr).not.toContain("    at ")
+      // No help text and no model summary before the error.
+      expect(r.stdout).not.toContain("FLAGS")
+      expect(r.stdout).not.toContain("parameters")
+      expect(JSON.parse(r.stdout.trim().split("\n").at(-1)!).error.message).toContain(line.replace(/^train: /, "").replace(/; see --help$/, ""))
+    }
+  }, 120_000)
 })

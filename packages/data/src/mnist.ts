@@ -18,7 +18,7 @@ export type MnistDataset = Dataset<784>
 export interface LoadMnistOptions {
   /** Folder holding the four IDX files (default: {@link mnistDataDir}). */
   readonly dir?: string
-  /** Keep only the first `limit` samples (a non-negative integer; more than there are keeps all). */
+  /** Keep only the first `limit` samples (a non-negative integer; more than there are keeps all, with a logged warning). */
   readonly limit?: number
 }
 
@@ -88,6 +88,9 @@ export const loadMnist = (
       })
     }
     const count = limit === undefined ? images.count : Math.min(limit, images.count)
+    if (limit !== undefined && limit > images.count) {
+      yield* Effect.logWarning(`limit ${limit} is more than the ${images.count} images of ${imagesPath}: using all ${images.count}`)
+    }
     return {
       count,
       features: MNIST_FEATURES,

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Logger } from "effect"
 import { copyFile } from "node:fs/promises"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -30,6 +30,19 @@ describe("loadMnist", () => {
     expect(small.labels.length).toBe(100)
     const error = await runFailure(loadMnist("test", { limit: -1 }))
     expect(error.reason).toContain("limit")
+  })
+
+  it("a limit over the count keeps all, with a warning that says so (and none at or under it)", async () => {
+    const messages: Array<string> = []
+    const capture = Logger.make(({ message, logLevel }) => {
+      messages.push(`${logLevel}: ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+    const all = await Effect.runPromise(loadMnist("test", { limit: 12000 }).pipe(Effect.provide(Logger.layer([capture]))))
+    expect(all.count).toBe(10000)
+    expect(messages).toHaveLength(1)
+    expect(messages[0]).toMatch(/^Warn: limit 12000 is more than the 10000 images of .*t10k-images-idx3-ubyte: using all 10000$/)
+    await Effect.runPromise(loadMnist("test", { limit: 10000 }).pipe(Effect.provide(Logger.layer([capture]))))
+    expect(messages).toHaveLength(1)
   })
 
   it("fails when images and labels disagree on the count", async () => {

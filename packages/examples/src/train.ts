@@ -6,8 +6,9 @@
  *              [--batch-size 64] [--lr 0.001] [--seed 0] [--device webgpu|cpu] [--limit N]
  *              [--test-limit N] [--save PATH] [--checkpoint PATH] [--resume PATH] [--summary] [--json]
  *
- * It prints the model's summary table first. With `--json`, the last line on stdout is
- * one JSON object with the run's figures. `--summary` prints the summary (with `--json`:
+ * It checks its flags, then prints the model's summary table. With `--json`, the last line
+ * on stdout is one JSON object: the run's figures, `{ "interrupted": … }` after Ctrl-C, or
+ * `{ "error": … }`. Every bad input is one `train: …` line on stderr and exit code 1. `--summary` prints the summary (with `--json`:
  * rows, parameter counts and the ordered state-dict keys with shapes) and exits without
  * training or touching a device. Progress goes to stderr.
  *
@@ -32,6 +33,7 @@ import { Command, Flag } from "effect/cli"
 import type { DeviceName } from "./device-select.ts"
 import { deviceLayer, deviceNames } from "./device-select.ts"
 import { models, modelNames } from "./models/index.ts"
+import { oneLineErrors } from "./cli-errors.ts"
 import { makeStopSignal, runMainWithStop } from "./stop-signal.ts"
 import type { TrainingCheckpointInfo } from "./training/checkpoint.ts"
 import { progressPoint, readTrainingCheckpointInfo } from "./training/checkpoint.ts"
@@ -56,15 +58,15 @@ const command = Command.make(
   "train",
   {
     model: Flag.Literals("model", modelNames).pipe(Flag.withDescription("Network to train (default shallow, or the resumed checkpoint's)"), Flag.optional),
-    epochs: Flag.Int("epochs").pipe(Flag.withDescription("Passes over the training set (with --resume: the last epoch to train)"), Flag.withDefault(3)),
+    epochs: Flag.Int("epochs").pipe(Flag.withDescription("Passes over the training set (default 3; with --resume: the last epoch to train)"), Flag.withDefault(3)),
     batchSize: Flag.Int("batch-size").pipe(Flag.withDescription("Samples per step (default 64, or the resumed checkpoint's)"), Flag.optional),
     lr: Flag.Finite("lr").pipe(Flag.withDescription("Adam learning rate (default 0.001, or the resumed checkpoint's)"), Flag.optional),
     seed: Flag.Int("seed").pipe(Flag.withDescription("Seed for initialisation and shuffling (default 0; a resumed run keeps the checkpoint's data order)"), Flag.optional),
-    device: Flag.Literals("device", deviceNames).pipe(Flag.withDescription("webgpu (falls back to cpu when no adapter) or cpu"), Flag.withDefault("webgpu")),
-    limit: Flag.Int("limit").pipe(Flag.withDescription("Train on the first N images only (default all, or the resumed checkpoint's)"), Flag.optional),
+    device: Flag.Literals("device", deviceNames).pipe(Flag.withDescription("webgpu (the default; falls back to cpu when no adapter) or cpu"), Flag.withDefault("webgpu")),
+    limit: Flag.Int("limit").pipe(Flag.withDescription("Train on the first N images only (default all 60000, or the resumed checkpoint's)"), Flag.optional),
     testLimit: Flag.Int("test-limit").pipe(Flag.withDescription("Evaluate on the first N test images only (quick runs)"), Flag.optional),
     save: Flag.String("save").pipe(Flag.withDescription("Write the trained model's state dict here (safetensors, PyTorch keys)"), Flag.optional),
-    checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("Write a training checkpoint here at the end of every epoch (atomically)"), Flag.optional),
+    checkpoint: Flag.String("checkpoint").pipe(Flag.withDescription("Write a training checkpoint here at the end of every epoch (atomically; Ctrl-C writes one here too, else to <model>-interrupted.safetensors)"), Flag.optional),
     resume: Flag.String("resume").pipe(Flag.withDescription("Continue training from this checkpoint"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("End stdout with one JSON object of the run's figures"), Flag.withDefault(false)),
     summary: Flag.Boolean("summary").pipe(Flag.withDescription("Print the model summary and exit (no training, no device)"), Flag.withDefault(false))
@@ -87,7 +89,6 @@ const command = Command.make(
         process.stdout.write(flags.json ? `${JSON.stringify({ model: modelName, ...described.json })}\n` : `${described.text}\n`)
         return
       }
-      process.stdout.write(`${described.text}\n`)
       yield* positive("--epochs")(flags.epochs)
       yield* positive("--batch-size")(batchSize)
       yield* positive("--lr")(lr)
@@ -101,10 +102,14 @@ const command = Command.make(
       if (info !== undefined && flags.epochs < info.progress.epoch) {
         return yield* new ConfigError({ module: "train", argument: "--epochs", expected: `at least ${info.progress.epoch} to continue ${resume} (it has finished epoch ${info.progress.epoch - 1}; with --resume, --epochs is the last epoch to train)`, value: flags.epochs })
       }
+      for (const [flag, path] of [["--save", flags.save], ["--checkpoint", flags.checkpoint], ["--resume", flags.resume]] as const) {
+        if (Option.isSome(path) && path.value.trim() === "") return yield* new ConfigError({ module: "train", argument: flag, expected: "a file path", value: `"${path.value}"` })
+      }
       // Where the results go must be writable before any training (not found out afterwards).
       for (const path of [Option.getOrUndefined(flags.save), Option.getOrUndefined(flags.checkpoint)]) {
         if (path !== undefined) yield* checkWritable(path)
       }
+      process.stdout.write(`${described.text}\n`)
       let used: DeviceName = flags.device
       const layer = deviceLayer(flags.device, (m) => process.stderr.write(`${m}\n`), (name) => {
         used = name
@@ -159,7 +164,11 @@ const command = Command.make(
         const { path, progress } = stopped
         const where = progressPoint(progress)
         const again = [`--resume ${path}`, `--epochs ${flags.epochs}`, `--device ${flags.device}`, ...(checkpoint === undefined ? [] : [`--checkpoint ${checkpoint}`]), ...(Option.isSome(flags.save) ? [`--save ${flags.save.value}`] : [])]
-        process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: npx -y pnpm@12.4.2 train ${again.join(" ")}\n`)
+        const resumeCommand = `npx -y pnpm@12.4.2 train ${again.join(" ")}`
+        process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: ${resumeCommand}\n`)
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ model: modelName, device: used, interrupted: { epoch: progress.epoch, batch: progress.batch, step: progress.globalStep, checkpoint: path, resume: resumeCommand } })}\n`)
+        }
         process.exitCode = 130
         return
       }
@@ -192,7 +201,7 @@ const command = Command.make(
     )
 ).pipe(Command.withDescription("Train a network from the nn.Module tutorial on MNIST"))
 
-const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer).pipe(
+const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer, oneLineErrors("train", process.argv.includes("--json"))).pipe(
   Layer.provideMerge(Layer.merge(NodeFileSystem.layer, NodePath.layer))
 )
 
