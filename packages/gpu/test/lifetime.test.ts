@@ -1,7 +1,7 @@
 /**
  * Storage lifetimes on the WebGPU backend: a released storage (whose buffer may already
  * hold another storage's data) or one of another backend is refused with a DeviceError at
- * the call; a deferred kernel never takes a following ReLU into a dispatch where the ReLU's
+ * the call (a released one by the CPU backend too); a deferred kernel never takes a following ReLU into a dispatch where the ReLU's
  * output or mask would alias a buffer that dispatch also uses; profile mode survives a
  * destroy with timestamps in flight.
  */
@@ -45,6 +45,14 @@ describe("a released storage", () => {
     expect((await gpu.read(other, "float32"))[0]).toBe(5)
     gpu.release(b)
     gpu.release(other)
+  })
+
+  it("is refused by the CPU reference backend too", async () => {
+    const a = cpu.upload(new Float32Array([1, 2]))
+    cpu.release(a)
+    expect(() => cpu.unary("exp", a, 2, 0)).toThrow(/storage \d+ was already released/)
+    expect(() => cpu.matmul(a, a, { m: 1, k: 2, n: 1, transA: false, transB: true })).toThrow(DeviceError)
+    await expect(cpu.read(a, "float32")).rejects.toThrow(DeviceError)
   })
 
   it("of another backend is refused too", async () => {

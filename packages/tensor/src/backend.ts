@@ -12,7 +12,8 @@
  * - A request a device cannot serve (too large for a binding, lost device) throws a
  *   `DeviceError`; bad shapes never reach a backend (ops check them first).
  * - `release` returns a storage to the backend's pool. A released storage must not be
- *   used again; work already encoded that reads it still sees its old contents.
+ *   used again (both backends throw `DeviceError` when it is); work already encoded that
+ *   reads it still sees its old contents.
  */
 import type { DType } from "./dtype.ts"
 import type { BatchNormRunning, BatchNormSpec, BatchNormTrainResult, LinearSpec } from "./fused.ts"

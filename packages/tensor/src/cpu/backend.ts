@@ -5,6 +5,7 @@
  * reduction could lose precision (sums, dot products), rounded to float32 on store.
  */
 import type { AdamHyper, Backend, BinaryOp, MatmulSpec, MemoryStats, Storage, UnaryOp } from "../backend.ts"
+import { DeviceError } from "../errors.ts"
 import type { DType } from "../dtype.ts"
 import type { BatchNormRunning, BatchNormSpec, BatchNormTrainResult, LinearSpec } from "../fused.ts"
 import { dropoutUniform, hashU32 } from "../dropout-hash.ts"
@@ -68,7 +69,9 @@ export class CpuBackend implements Backend {
     return { id: nextId++, numel, released: false, f32: new Float32Array(buffer), i32: new Int32Array(buffer) }
   }
 
+  /** `storage` as a CPU storage; `DeviceError` when it was released (as the WebGPU backend). */
   private s(storage: Storage): CpuStorage {
+    if (storage.released) throw new DeviceError({ reason: `storage ${storage.id} was already released` })
     return storage as CpuStorage
   }
 
@@ -82,8 +85,12 @@ export class CpuBackend implements Backend {
     return out
   }
   read(storage: Storage, dtype: DType): Promise<Float32Array | Int32Array> {
-    const s = this.s(storage)
-    return Promise.resolve(dtype === "int32" ? s.i32.slice() : s.f32.slice())
+    try {
+      const s = this.s(storage)
+      return Promise.resolve(dtype === "int32" ? s.i32.slice() : s.f32.slice())
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
   release(storage: Storage): void {
     if (storage.released) return
