@@ -34,6 +34,7 @@ import type { MatmulResult, NetworkName, NetworkResult, StepResult } from "./mea
 import { benchMatmul, benchSteps, benchTraining, mergeMatmul } from "./measure.ts"
 import type { PeerOutcome } from "./peers.ts"
 import { defaultPeers, peerCatalog, preparePeers, runPeer } from "./peers.ts"
+import { oneLineErrors } from "../src/cli-errors.ts"
 
 if (process.env["XDG_RUNTIME_DIR"] === undefined || process.env["XDG_RUNTIME_DIR"] === "") process.env["XDG_RUNTIME_DIR"] = "/tmp"
 
@@ -437,7 +438,8 @@ const command = Command.make(
     })
 ).pipe(Command.withDescription("Benchmark effect-nn against the JavaScript peers on the same device (markdown tables on stdout, figures as JSON)"))
 
-const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer).pipe(
+// Parse errors as one `bench: …` line each (its --json names a file, so no JSON error line).
+const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer, oneLineErrors("bench", false)).pipe(
   Layer.provideMerge(Layer.merge(NodeFileSystem.layer, NodePath.layer))
 )
 
