@@ -57,6 +57,18 @@ describe("train: unwritable --save / --checkpoint", () => {
     expect(again.code).toBe(1)
     expect(again.stderr).toContain(`train: --epochs must be at least 2 to continue ${checkpoint} (it has finished epoch 1; with --resume, --epochs is the last epoch to train), got 1`)
     expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!).error.tag).toBe("ConfigError")
+    // Another model than the checkpoint's: refused before the model summary is printed.
+    const other = await train(["--device", "cpu", "--resume", checkpoint, "--model", "deep", "--epochs", "2", "--json"])
+    expect(other.code).toBe(1)
+    expect(other.stderr).toContain(`train: ${checkpoint}: it was written for model shallow, this run builds deep`)
+    expect(other.stdout).not.toContain("parameters")
+    expect(JSON.parse(other.stdout.trim().split("\n").at(-1)!).error.tag).toBe("CheckpointError")
+    // Warnings (a test limit over the 10000 test images) go to stderr: stdout stays the report and its JSON.
+    const warned = await train(["--device", "cpu", "--limit", "640", "--epochs", "1", "--test-limit", "20000", "--json"])
+    expect(warned.code).toBe(0)
+    expect(warned.stderr).toContain("limit 20000 is more than the 10000 images")
+    expect(warned.stdout).not.toContain("WARN")
+    expect(JSON.parse(warned.stdout.trim().split("\n").at(-1)!).epochs).toBe(1)
   }, 120_000)
 
   it("flags it cannot parse (wrong type, unknown name, unknown flag) and empty paths: one line each, before the summary, a JSON error with --json", async () => {
@@ -65,6 +77,8 @@ describe("train: unwritable --save / --checkpoint", () => {
       [["--device", "tpu"], 'train: Invalid value for flag --device: "tpu". Expected: "webgpu" | "cpu"; see --help'],
       [["--bogus"], "train: Unrecognized flag: --bogus in command train; see --help"],
       [["--checkpoint", ""], 'train: --checkpoint must be a file path, got ""'],
+      [["--resume", ""], 'train: --resume must be a file path, got ""'],
+      [["--epocs", "2"], "train: Unrecognized flag: --epocs in command train. Did you mean this? --epochs; see --help"],
       [["--epochs", "-1"], "train: --epochs must be positive, got -1"]
     ] as const) {
       const r = await train([...(args[0] === "--device" ? [] : ["--device", "cpu"]), ...args, "--json"])

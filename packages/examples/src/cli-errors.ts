@@ -14,7 +14,10 @@ export const oneLineErrors = (program: string, json: boolean): Layer.Layer<never
     present: (event) =>
       event._tag === "InvalidInvocation"
         ? Effect.gen(function*() {
-          const messages = event.errors.map((e) => e.message.replace(/\s+/g, " ").trim())
+          // A message's lines ("Unrecognized flag … / Did you mean this? …") become sentences.
+          const sentences = (text: string): string =>
+            text.split("\n").map((l) => l.trim()).filter((l) => l !== "").map((l, i, all) => (i < all.length - 1 && !/[.?!:]$/.test(l) ? `${l}.` : l)).join(" ")
+          const messages = event.errors.map((e) => sentences(e.message))
           for (const message of messages) yield* Console.error(`${program}: ${message}; see --help`)
           if (json) {
             const tag = event.errors[0]?._tag ?? "InvalidInvocation"

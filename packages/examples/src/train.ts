@@ -6,7 +6,8 @@
  *              [--batch-size 64] [--lr 0.001] [--seed 0] [--device webgpu|cpu] [--limit N]
  *              [--test-limit N] [--save PATH] [--checkpoint PATH] [--resume PATH] [--summary] [--json]
  *
- * It checks its flags, then prints the model's summary table. With `--json`, the last line
+ * It checks its flags (all but --summary's run: that prints the summary and exits), then
+ * prints the model's summary table. Log lines (warnings) go to stderr. With `--json`, the last line
  * on stdout is one JSON object: the run's figures, `{ "interrupted": … }` after Ctrl-C, or
  * `{ "error": … }`. Every bad input is one `train: …` line on stderr and exit code 1. `--summary` prints the summary (with `--json`:
  * rows, parameter counts and the ordered state-dict keys with shapes) and exits without
@@ -28,7 +29,7 @@ import { join } from "node:path"
 import { NodeChildProcessSpawner, NodeFileSystem, NodePath, NodeStdio, NodeTerminal } from "@effect/platform-node-shared"
 import { CheckpointError, checkWritable, ConfigError } from "@effect-nn/layers"
 import cliProgress from "cli-progress"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option, References } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { DeviceName } from "./device-select.ts"
 import { deviceLayer, deviceNames } from "./device-select.ts"
@@ -73,8 +74,14 @@ const command = Command.make(
   },
   (flags) =>
     Effect.gen(function*() {
+      for (const [flag, path] of [["--save", flags.save], ["--checkpoint", flags.checkpoint], ["--resume", flags.resume]] as const) {
+        if (Option.isSome(path) && path.value.trim() === "") return yield* new ConfigError({ module: "train", argument: flag, expected: "a file path", value: `"${path.value}"` })
+      }
       const resume = Option.getOrUndefined(flags.resume)
       const info: TrainingCheckpointInfo | undefined = resume === undefined ? undefined : yield* readTrainingCheckpointInfo(resume)
+      if (info !== undefined && Option.isSome(flags.model) && flags.model.value !== info.settings.model) {
+        return yield* new CheckpointError({ file: resume ?? "", reason: `it was written for model ${info.settings.model}, this run builds ${flags.model.value} (leave out --model to continue it)` })
+      }
       const modelName = Option.getOrUndefined(flags.model) ?? info?.settings.model ?? "shallow"
       if (!isModelName(modelName)) {
         return yield* new CheckpointError({ file: resume ?? "", reason: `the checkpoint was written for model ${modelName}, which this program does not build (${modelNames.join(", ")})` })
@@ -101,9 +108,6 @@ const command = Command.make(
       if (testLimit !== undefined) yield* positive("--test-limit")(testLimit)
       if (info !== undefined && flags.epochs < info.progress.epoch) {
         return yield* new ConfigError({ module: "train", argument: "--epochs", expected: `at least ${info.progress.epoch} to continue ${resume} (it has finished epoch ${info.progress.epoch - 1}; with --resume, --epochs is the last epoch to train)`, value: flags.epochs })
-      }
-      for (const [flag, path] of [["--save", flags.save], ["--checkpoint", flags.checkpoint], ["--resume", flags.resume]] as const) {
-        if (Option.isSome(path) && path.value.trim() === "") return yield* new ConfigError({ module: "train", argument: flag, expected: "a file path", value: `"${path.value}"` })
       }
       // Where the results go must be writable before any training (not found out afterwards).
       for (const path of [Option.getOrUndefined(flags.save), Option.getOrUndefined(flags.checkpoint)]) {
@@ -163,7 +167,7 @@ const command = Command.make(
         // The device layer's scope has closed: its memory is released.
         const { path, progress } = stopped
         const where = progressPoint(progress)
-        const again = [`--resume ${path}`, `--epochs ${flags.epochs}`, `--device ${flags.device}`, ...(checkpoint === undefined ? [] : [`--checkpoint ${checkpoint}`]), ...(Option.isSome(flags.save) ? [`--save ${flags.save.value}`] : [])]
+        const again = [`--resume ${path}`, `--epochs ${flags.epochs}`, `--device ${flags.device}`, ...(testLimit === undefined ? [] : [`--test-limit ${testLimit}`]), ...(checkpoint === undefined ? [] : [`--checkpoint ${checkpoint}`]), ...(Option.isSome(flags.save) ? [`--save ${flags.save.value}`] : [])]
         const resumeCommand = `npx -y pnpm@12.4.2 train ${again.join(" ")}`
         process.stdout.write(`interrupted: stopped ${where} (step ${progress.globalStep}); checkpoint written to ${path}; device memory released.\nresume with: ${resumeCommand}\n`)
         if (flags.json) {
@@ -201,7 +205,7 @@ const command = Command.make(
     )
 ).pipe(Command.withDescription("Train a network from the nn.Module tutorial on MNIST"))
 
-const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer, oneLineErrors("train", process.argv.includes("--json"))).pipe(
+const services = Layer.mergeAll(NodeTerminal.layer, NodeStdio.layer, NodeChildProcessSpawner.layer, oneLineErrors("train", process.argv.some((a) => /^--json(=(true|yes|1|on))?$/.test(a))), Layer.succeed(References.LogToStderr)(true)).pipe(
   Layer.provideMerge(Layer.merge(NodeFileSystem.layer, NodePath.layer))
 )
 
