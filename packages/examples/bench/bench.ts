@@ -104,9 +104,9 @@ interface EffectNnResults {
   readonly matmulWorkgroup?: { readonly subgroupRows: number; readonly subgroupCols: number }
   /** Register block of the tiled matmul chosen by the autotune (absent for other kernels). */
   readonly matmulBlock?: { readonly rowsPerThread: number; readonly colsPerThread: number }
-  /** The autotune's timings of every workgroup shape (ms) and whether they came from the cache. */
+  /** The autotune's timings of every candidate (workgroup shape or register block, ms) and whether they came from the cache. */
   readonly matmulTuning?: { readonly measuredMs: Readonly<Record<string, number>>; readonly cached: boolean }
-  /** All timed runs of both passes together (the figures the tables and ratios use). */
+  /** All timed runs of all passes together (the figures the tables and ratios use). */
   readonly matmul: ReadonlyArray<MatmulResult>
   /** effect-nn's matmul passes: one before the peers' matmuls and one after each peer matmul run that ran. */
   readonly matmulPasses: ReadonlyArray<MatmulPass>
