@@ -158,6 +158,28 @@ describe("pooling", () => {
       expect(Array.from(await gpu.read(gi, "int32"))).toEqual(Array.from(await cpu.read(ci, "int32")))
       expectClose(await gpu.read(gpu.maxPool2dBackward(gg, gi, spec), "float32"), await cpu.read(cpu.maxPool2dBackward(cgs, ci, spec), "float32"), 1e-6, 1e-6)
     })
+    it(`max pooling, ${c.name}: a window holding NaN gives NaN at its last NaN, as torch (CPU rule)`, async () => {
+      const gpu = backends.get("subgroup")!
+      const spec: Pool2dSpec = poolSpecOf(c, false)
+      const x = uniform(c.planes * c.h * c.w, -1, 1, 5)
+      for (let i = 3; i < x.length; i += 11) x[i] = NaN
+      const [gx, cx] = both(gpu, cpu, x)
+      const [gv, gi] = gpu.maxPool2d(gx, spec)
+      const [cv, ci] = cpu.maxPool2d(cx, spec)
+      const values = await gpu.read(gv, "float32")
+      const indices = Array.from(await gpu.read(gi, "int32"))
+      expect(Array.from(values)).toEqual(Array.from(await cpu.read(cv, "float32")))
+      expect(indices).toEqual(Array.from(await cpu.read(ci, "int32")))
+      // Where the value is NaN, the position is a NaN input of that plane.
+      const plane = spec.outH * spec.outW
+      let nans = 0
+      values.forEach((v, o) => {
+        if (!Number.isNaN(v)) return
+        nans++
+        expect(Number.isNaN(x[Math.floor(o / plane) * c.h * c.w + indices[o]!])).toBe(true)
+      })
+      expect(nans).toBeGreaterThan(0)
+    })
     it(`average pooling, ${c.name}: values and gradient`, async () => {
       const gpu = backends.get("subgroup")!
       const spec = poolSpecOf(c, true)

@@ -137,6 +137,73 @@ describe("binary", () => {
   }
 })
 
+describe("NaN in max, min, reduceMax and argmax, as PyTorch", () => {
+  // torch.maximum/minimum give NaN if either side is NaN; torch.amax gives NaN for a
+  // reduced slice holding NaN; torch.argmax gives the index of the first NaN.
+  it("binary max and min propagate NaN from either side (vec4, rank-1 and broadcast kernels)", async () => {
+    for (const n of [8, 7]) {
+      const a = Float32Array.from({ length: n }, (_, i) => i - 3)
+      const b = Float32Array.from({ length: n }, (_, i) => 3 - i)
+      a[1] = NaN
+      b[2] = NaN
+      a[5] = NaN
+      b[5] = NaN
+      const [ga, ca] = both(gpu, cpu, a)
+      const [gb, cb] = both(gpu, cpu, b)
+      const s = broadcastStrides([n], [n])
+      for (const op of ["max", "min"] as const) {
+        const expected = Array.from(a, (x, i) => (Number.isNaN(x) || Number.isNaN(b[i]!) ? NaN : op === "max" ? Math.max(x, b[i]!) : Math.min(x, b[i]!)))
+        expect(Array.from(await gpu.read(gpu.binary(op, ga, gb, [n], s, s), "float32"))).toEqual(expected)
+        expect(Array.from(await cpu.read(cpu.binary(op, ca, cb, [n], s, s), "float32"))).toEqual(expected)
+      }
+    }
+    // Broadcast: a [2, 3] against b [3] holding a NaN in its middle column.
+    const [ga, ca] = both(gpu, cpu, new Float32Array([1, 2, 3, NaN, -5, 6]))
+    const [gb, cb] = both(gpu, cpu, new Float32Array([0, NaN, 4]))
+    const as = broadcastStrides([2, 3], [2, 3])
+    const bs = broadcastStrides([1, 3], [2, 3])
+    const expected = [1, NaN, 4, NaN, NaN, 6]
+    expect(Array.from(await gpu.read(gpu.binary("max", ga, gb, [2, 3], as, bs), "float32"))).toEqual(expected)
+    expect(Array.from(await cpu.read(cpu.binary("max", ca, cb, [2, 3], as, bs), "float32"))).toEqual(expected)
+  })
+
+  it("reduceMax is NaN where the reduced slice holds a NaN (serial and workgroup kernels)", async () => {
+    for (const [outer, size, inner] of [[4, 9, 3], [3, 1_000, 1]] as const) {
+      const data = uniform(outer * size * inner, -1, 1, size)
+      // Output 0: NaN first in its slice; output 1: NaN last; the rest: no NaN.
+      data[0] = NaN
+      data[(size - 1) * inner + 1 < size * inner ? (size - 1) * inner + 1 : size * inner + (size - 1) * inner] = NaN
+      const [g, c] = both(gpu, cpu, data)
+      const expected = new Array<number>(outer * inner).fill(-Infinity)
+      for (let o = 0; o < outer; o++) {
+        for (let r = 0; r < size; r++) {
+          for (let i = 0; i < inner; i++) {
+            const v = data[(o * size + r) * inner + i]!
+            const at = o * inner + i
+            expected[at] = Number.isNaN(expected[at]!) || Number.isNaN(v) ? NaN : Math.max(expected[at]!, v)
+          }
+        }
+      }
+      expect(expected.slice(0, 2).every(Number.isNaN)).toBe(true)
+      expect(Array.from(await gpu.read(gpu.reduceMax(g, outer, size, inner), "float32"))).toEqual(expected)
+      expect(Array.from(await cpu.read(cpu.reduceMax(c, outer, size, inner), "float32"))).toEqual(expected)
+    }
+  })
+
+  it("argmax gives the first NaN of a row that has one (serial and workgroup kernels)", async () => {
+    for (const cols of [10, 785]) {
+      const rows = 5
+      const data = Float32Array.from({ length: rows * cols }, (_, i) => (i % cols) % 7)
+      const nanAt = [[3], [cols - 1], [2, cols - 2], [], Array.from({ length: cols }, (_, c) => c)]
+      nanAt.forEach((cs, r) => cs.forEach((c) => (data[r * cols + c] = NaN)))
+      const expected = nanAt.map((cs) => (cs.length > 0 ? Math.min(...cs) : 6))
+      const [g, c] = both(gpu, cpu, data)
+      expect(Array.from(await gpu.read(gpu.argmax(g, rows, cols), "int32"))).toEqual(expected)
+      expect(Array.from(await cpu.read(cpu.argmax(c, rows, cols), "int32"))).toEqual(expected)
+    }
+  })
+})
+
 describe("axpy, reluBackward, cast", () => {
   it("axpy", async () => {
     for (const n of sizes) {

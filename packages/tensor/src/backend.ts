@@ -27,7 +27,7 @@ export interface Storage {
   released: boolean
 }
 
-/** Element-wise binary ops (with broadcasting through strides). */
+/** Element-wise binary ops (with broadcasting through strides); `max` and `min` give NaN when either operand is NaN (`torch.maximum`, `torch.minimum`). */
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min"
 
 /**
@@ -121,7 +121,7 @@ export interface Backend {
   reluBackward(x: Storage, g: Storage, numel: number): Storage
   /** Sum over the middle axis of a tensor viewed as [outer, size, inner] → [outer, inner]. */
   reduceSum(a: Storage, outer: number, size: number, inner: number): Storage
-  /** Max over the middle axis of [outer, size, inner] → [outer, inner]. */
+  /** Max over the middle axis of [outer, size, inner] → [outer, inner]; NaN where a NaN is reduced (`torch.amax`). */
   reduceMax(a: Storage, outer: number, size: number, inner: number): Storage
   /** Row-wise log-softmax of [rows, cols] (max-subtracted, finite for any finite input). */
   logSoftmax(a: Storage, rows: number, cols: number): Storage
@@ -131,7 +131,7 @@ export interface Backend {
   pick(a: Storage, index: Storage, rows: number, cols: number): Storage
   /** Backward of `pick`: [rows, cols] zeros with out[r, index[r]] = g[r]. */
   pickBackward(g: Storage, index: Storage, rows: number, cols: number): Storage
-  /** int32 out[r] = argmax over cols of a[r, :] (first index on ties). */
+  /** int32 out[r] = argmax over cols of a[r, :] (first index on ties; the first NaN when the row has one, as `torch.argmax`). */
   argmax(a: Storage, rows: number, cols: number): Storage
   /** int32 → float32 conversion (and float32 → int32 by truncation when `toInt`). */
   cast(a: Storage, numel: number, toInt: boolean): Storage

@@ -1,13 +1,13 @@
 /**
  * `argmax`: int32 out[r] = the first column holding the row's maximum of float32
- * a [rows, cols]. Short rows: one thread per row. Long rows (cols > 256): one workgroup
+ * a [rows, cols], or its first NaN when it has one (as `torch.argmax`). Short rows: one thread per row. Long rows (cols > 256): one workgroup
  * per row; each thread keeps the first maximum of its strided columns and the tree
  * prefers the larger value, then the smaller column.
  */
 import type { Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { KernelSpec } from "../pipelines.ts"
-import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, nanWgsl } from "./context.ts"
 import { fill } from "./fill.ts"
 
 const wg = 256
@@ -17,6 +17,14 @@ struct Params { rows: u32, cols: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
+${nanWgsl}// True when v (column c) beats cur (column col): NaN beats numbers, then the larger
+// value, then on ties (and between NaNs) the smaller column.
+fn beats(v: f32, c: u32, cur: f32, col: u32) -> bool {
+  let vn = isNan(v);
+  let cn = isNan(cur);
+  if (vn || cn) { return vn && (!cn || c < col); }
+  return v > cur || (v == cur && c < col);
+}
 `
 
 /** WGSL of both variants. */
@@ -35,7 +43,7 @@ ${elementwiseMain} {
   var value = a[base];
   for (var c = 1u; c < u.cols; c++) {
     let v = a[base + c];
-    if (v > value) { value = v; best = c; }
+    if (beats(v, c, value, best)) { value = v; best = c; }
   }
   out[row] = i32(best);
 }`
@@ -58,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var value = a[base + t];
   for (var c = t + ${wg}u; c < u.cols; c += ${wg}u) {
     let v = a[base + c];
-    if (v > value) { value = v; best = c; }
+    if (beats(v, c, value, best)) { value = v; best = c; }
   }
   values[t] = value;
   columns[t] = best;
@@ -67,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (t < s) {
       let v = values[t + s];
       let c = columns[t + s];
-      if (v > values[t] || (v == values[t] && c < columns[t])) { values[t] = v; columns[t] = c; }
+      if (beats(v, c, values[t], columns[t])) { values[t] = v; columns[t] = c; }
     }
     workgroupBarrier();
   }

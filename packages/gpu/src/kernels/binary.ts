@@ -7,18 +7,28 @@
 import { type BinaryOp, DeviceError, type Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { KernelSpec } from "../pipelines.ts"
-import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, vec4Able } from "./context.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, nanWgsl, vec4Able } from "./context.ts"
 
 /** Most dims the shader walks (after merging). */
 export const maxRank = 8
 
-const expressions: Record<BinaryOp, string> = {
-  add: "x + y",
-  sub: "x - y",
-  mul: "x * y",
-  div: "x / y",
-  max: "max(x, y)",
-  min: "min(x, y)"
+/** WGSL of `op` on x and y; `v4` is "4" for vec4<f32> operands, "" for f32. */
+const expression = (op: BinaryOp, v4: "" | "4"): string => {
+  switch (op) {
+    case "add":
+      return "x + y"
+    case "sub":
+      return "x - y"
+    case "mul":
+      return "x * y"
+    case "div":
+      return "x / y"
+    // NaN in either operand gives NaN, as torch.maximum / torch.minimum (see `nanWgsl`).
+    case "max":
+      return `maxNan${v4}(x, y)`
+    case "min":
+      return `minNan${v4}(x, y)`
+  }
 }
 
 const specs = new Map<BinaryOp, KernelSpec>()
@@ -37,7 +47,7 @@ struct Params { n: u32, rank: u32, pad0: u32, pad1: u32, shape: array<vec4<u32>,
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${linearIndexWgsl}
+${linearIndexWgsl}${nanWgsl}
 ${elementwiseMain} {
   let i = linearIndex(wid, lid, nwg);
   if (i >= u.n) { return; }
@@ -54,7 +64,7 @@ ${elementwiseMain} {
   }
   let x = a[ia];
   let y = b[ib];
-  out[i] = ${expressions[op]};
+  out[i] = ${expression(op, "")};
 }`
     }
     specs.set(op, spec)
@@ -84,13 +94,13 @@ struct Params { n: u32 }
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 ${relu ? "@group(0) @binding(4) var<storage, read_write> act: array<vec4<f32>>;" : ""}
-${linearIndexWgsl}
+${linearIndexWgsl}${nanWgsl}
 ${elementwiseMain} {
   let i = linearIndex(wid, lid, nwg);
   if (i >= u.n) { return; }
   let x = a[i];
   let y = b[i];
-  let r = ${expressions[op]};
+  let r = ${expression(op, "4")};
   out[i] = r;
   ${relu ? "act[i] = select(r, vec4<f32>(0.0), r <= vec4<f32>(0.0));" : ""}
 }`

@@ -85,6 +85,20 @@ fn linearIndex(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 }
 `
 
+/**
+ * NaN tests and NaN-propagating max/min (as `torch.maximum`/`torch.minimum`) for f32 and
+ * vec4<f32>. The test reads the bits: shader compilers may fold `x != x` to false (lavapipe
+ * does), and WGSL leaves `max`/`min` of NaN unspecified.
+ */
+export const nanWgsl = /* wgsl */ `
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isNan4(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn maxNan(x: f32, y: f32) -> f32 { return select(max(x, y), x + y, isNan(x) || isNan(y)); }
+fn minNan(x: f32, y: f32) -> f32 { return select(min(x, y), x + y, isNan(x) || isNan(y)); }
+fn maxNan4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> { return select(max(x, y), x + y, isNan4(x) | isNan4(y)); }
+fn minNan4(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> { return select(min(x, y), x + y, isNan4(x) | isNan4(y)); }
+`
+
 /** The builtin parameters of an element-wise `main`. */
 export const elementwiseMain = /* wgsl */ `@compute @workgroup_size(${elementwiseWorkgroup})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`

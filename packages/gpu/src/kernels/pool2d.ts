@@ -13,7 +13,7 @@ import type { AvgPool2dSpec, Pool2dSpec, Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { KernelSpec } from "../pipelines.ts"
 import type { UniformWriter } from "../uniforms.ts"
-import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, nanWgsl } from "./context.ts"
 
 /**
  * The geometry as WGSL constants (a pipeline per geometry: divisions and remainders by
@@ -35,7 +35,7 @@ const DH = ${spec.dilationH}u;
 const DW = ${spec.dilationW}u;
 const OH = ${spec.outH}u;
 const OW = ${spec.outW}u;
-`
+${nanWgsl}`
 
 /** True when no two windows share an input position (stride ≥ the window's span, per dim). */
 const disjoint = (spec: Pool2dSpec): boolean =>
@@ -101,7 +101,7 @@ ${elementwiseMain} {
       let w = w0 + i32(j * DW);
       if (w < 0 || w >= i32(W)) { continue; }
       let v = X[plane + u32(h) * W + u32(w)];
-      if (at < 0 || v > best || v != v) {
+      if (at < 0 || v > best || isNan(v)) {
         best = v;
         at = h * i32(W) + w;
       }

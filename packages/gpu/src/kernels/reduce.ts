@@ -5,12 +5,13 @@
  * Two variants: with many outputs (or short rows) each thread reduces one output
  * serially (summing in blocks of 64 to limit rounding growth); with few outputs and long
  * rows each output gets a 256-thread workgroup that strides over the row and combines
- * the partial results in workgroup memory.
+ * the partial results in workgroup memory. A max is NaN where a NaN is reduced, as
+ * `torch.amax` (WGSL's `max` leaves NaN unspecified; see `nanWgsl`).
  */
 import type { Storage } from "@effect-nn/tensor"
 import { grid2d } from "../limits.ts"
 import type { KernelSpec } from "../pipelines.ts"
-import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl } from "./context.ts"
+import { elementwiseMain, elementwiseWorkgroup, type GpuStorage, type KernelContext, linearIndexWgsl, nanWgsl } from "./context.ts"
 import { fill } from "./fill.ts"
 
 /** Which reduction. */
@@ -24,7 +25,7 @@ struct Params { outer: u32, size: u32, inner: u32, count: u32 }
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-`
+${nanWgsl}`
 
 const serialSpec = (kind: ReduceKind): KernelSpec => ({
   key: `reduce:${kind}:serial`,
@@ -48,7 +49,7 @@ ${elementwiseMain} {
   }
   out[o] = total;`
     : `var best = a[base];
-  for (var r = 1u; r < u.size; r++) { best = max(best, a[base + r * u.inner]); }
+  for (var r = 1u; r < u.size; r++) { best = maxNan(best, a[base + r * u.inner]); }
   out[o] = best;`}
 }`
 })
@@ -70,11 +71,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     ? `var acc = 0.0;
   for (var r = t; r < u.size; r += ${reduceWorkgroup}u) { acc += a[base + r * u.inner]; }`
     : `var acc = a[base + min(t, u.size - 1u) * u.inner];
-  for (var r = t + ${reduceWorkgroup}u; r < u.size; r += ${reduceWorkgroup}u) { acc = max(acc, a[base + r * u.inner]); }`}
+  for (var r = t + ${reduceWorkgroup}u; r < u.size; r += ${reduceWorkgroup}u) { acc = maxNan(acc, a[base + r * u.inner]); }`}
   partial[t] = acc;
   workgroupBarrier();
   for (var s = ${reduceWorkgroup / 2}u; s > 0u; s >>= 1u) {
-    if (t < s) { partial[t] = ${kind === "sum" ? "partial[t] + partial[t + s]" : "max(partial[t], partial[t + s])"}; }
+    if (t < s) { partial[t] = ${kind === "sum" ? "partial[t] + partial[t + s]" : "maxNan(partial[t], partial[t + s])"}; }
     workgroupBarrier();
   }
   if (t == 0u) { out[o] = partial[0]; }

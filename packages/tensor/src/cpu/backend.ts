@@ -212,7 +212,8 @@ export class CpuBackend implements Backend {
     return this.reduce(a, outer, size, inner, 0, (acc, v) => acc + v)
   }
   reduceMax(a: Storage, outer: number, size: number, inner: number): Storage {
-    return this.reduce(a, outer, size, inner, -Infinity, (acc, v) => (v > acc ? v : acc))
+    // NaN wins, as torch.amax.
+    return this.reduce(a, outer, size, inner, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc))
   }
 
   logSoftmax(a: Storage, rows: number, cols: number): Storage {
@@ -268,7 +269,13 @@ export class CpuBackend implements Backend {
     const out = this.make(rows)
     for (let r = 0; r < rows; r++) {
       let best = 0
-      for (let c = 1; c < cols; c++) if (A[r * cols + c]! > A[r * cols + best]!) best = c
+      // The first NaN wins, else the first maximum (torch.argmax).
+      for (let c = 1; c < cols; c++) {
+        const v = A[r * cols + c]!
+        const cur = A[r * cols + best]!
+        if (Number.isNaN(cur)) break
+        if (v > cur || Number.isNaN(v)) best = c
+      }
       out.i32[r] = best
     }
     return out

@@ -29,7 +29,8 @@ export const sumAxis = <S>(a: Tensor<S>, axis: number): Tensor<Shape> => {
 
 /**
  * Index of the largest value along the last dim (first on ties), as int32:
- * [..., C] → [...]. Not differentiable.
+ * [..., C] → [...]. A NaN counts as larger than any number: a row holding NaN gives its
+ * first NaN's index, as `torch.argmax`. Not differentiable.
  */
 export const argmax = <Pre extends Array<number>, C>(a: Tensor<[...Pre, C]>): Tensor<Pre, "int32"> => {
   const x = assertFloat("argmax", a)
