@@ -9,7 +9,7 @@
 import type { Shape } from "@effect-nn/shape"
 import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
 import { Effect } from "effect"
-import { DeviceError } from "./errors.ts"
+import { DeviceError, GradientError } from "./errors.ts"
 import { addSame } from "./ops/elementwise.ts"
 import type { F32 } from "./ops/record.ts"
 import { result } from "./ops/record.ts"
@@ -83,10 +83,13 @@ export interface ValueAndGrad<P> {
  * `valueAndGrad(loss)(params)`: runs `loss(params)` and returns its value with the
  * gradient of every tensor in `params` (zeros where the loss does not depend on one).
  * The result's `grads` has the type of `params`. Fails with `ShapeError` when the loss is
- * not a single value. Source: JAX's `jax.value_and_grad`.
+ * not a single value, and with `GradientError` when it was recorded from none of the
+ * unfrozen tensors of `params` (an eval-mode forward, detached values, or a nested
+ * `valueAndGrad`'s gradients; PyTorch raises in that case too). Source: JAX's
+ * `jax.value_and_grad`.
  */
 export const valueAndGrad = <P, E, R>(loss: (params: P) => Effect.Effect<Tensor<[]>, E, R>) =>
-  (params: P): Effect.Effect<ValueAndGrad<P>, E | ShapeError | DeviceError, R> =>
+  (params: P): Effect.Effect<ValueAndGrad<P>, E | ShapeError | DeviceError | GradientError, R> =>
     Effect.map(valueAndGradWithAux((p: P) => Effect.map(loss(p), (value) => [value, undefined] as const))(params), (r) => ({ value: r.value, grads: r.grads }))
 
 /** `valueAndGrad`'s result plus the auxiliary value the loss returned. */
@@ -99,9 +102,10 @@ export interface ValueAndGradWithAux<P, A> extends ValueAndGrad<P> {
  * differentiated (a train forward's new buffers, the logits): `loss` returns
  * `[scalar, aux]`. Source: JAX's `value_and_grad(has_aux=True)`.
  * Frozen tensors of `params` (see `freeze`) are not differentiated: their gradient is zeros.
+ * Fails as `valueAndGrad` does.
  */
 export const valueAndGradWithAux = <P, A, E, R>(loss: (params: P) => Effect.Effect<readonly [Tensor<[]>, A], E, R>) =>
-  (params: P): Effect.Effect<ValueAndGradWithAux<P, A>, E | ShapeError | DeviceError, R> =>
+  (params: P): Effect.Effect<ValueAndGradWithAux<P, A>, E | ShapeError | DeviceError | GradientError, R> =>
     Effect.gen(function*() {
       const leaves: Array<AnyTensor | undefined> = []
       const tracked = mapTensors(params, (t) => {
@@ -114,6 +118,13 @@ export const valueAndGradWithAux = <P, A, E, R>(loss: (params: P) => Effect.Effe
         return leaf
       })
       const [value, aux] = yield* loss(tracked)
+      if (!value.tracked && leaves.some((leaf) => leaf !== undefined)) {
+        return yield* new GradientError({
+          reason: "valueAndGrad: the loss was not computed from the parameters being differentiated, so every gradient would be zero. " +
+            "An eval-mode forward records nothing for backward (use Mode.train), values read back or detached are constants, " +
+            "and the gradients of a valueAndGrad inside the loss are constants (higher-order gradients are not supported)."
+        })
+      }
       const grads = yield* Effect.try({
         try: () => backward(value),
         catch: (e) => (e instanceof ShapeError || e instanceof DeviceError ? e : new DeviceError({ reason: `backward failed: ${String(e)}`, cause: e }))

@@ -22,3 +22,18 @@ export class NonFiniteError extends Data.TaggedError("NonFiniteError")<{
     return `${this.what} is not finite (${this.value})`
   }
 }
+
+/**
+ * A gradient that cannot be computed: the loss given to `valueAndGrad` was recorded from
+ * none of the tensors being differentiated (it came from an eval-mode forward, which
+ * records nothing, from detached values, or from the gradients of an inner
+ * `valueAndGrad`: higher-order gradients are not supported). PyTorch raises "element 0
+ * of tensors does not require grad" in the same case; returning zeros would hide it.
+ */
+export class GradientError extends Data.TaggedError("GradientError")<{
+  readonly reason: string
+}> {
+  override get message(): string {
+    return this.reason
+  }
+}
