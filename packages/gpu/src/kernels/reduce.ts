@@ -3,9 +3,10 @@
  * [outer, size, inner] → [outer, inner], float32 accumulation.
  *
  * Two variants: with many outputs (or short rows) each thread reduces one output
- * serially (summing in blocks of 64 to limit rounding growth); with few outputs and long
- * rows each output gets a 256-thread workgroup that strides over the row and combines
- * the partial results in workgroup memory. A max is NaN where a NaN is reduced, as
+ * serially (summing in blocks of 64 values and of 64 blocks to limit rounding growth); with few outputs and long
+ * rows each output gets a 256-thread workgroup that strides over the row (each thread
+ * summing in blocks of 64 values and of 64 blocks) and combines the partial results in a tree in workgroup
+ * memory. A max is NaN where a NaN is reduced, as
  * `torch.amax` (WGSL's `max` leaves NaN unspecified; see `nanWgsl`).
  */
 import type { Storage } from "@effect-nn/tensor"
@@ -42,10 +43,15 @@ ${elementwiseMain} {
     ? `var total = 0.0;
   var r = 0u;
   while (r < u.size) {
-    let end = min(r + 64u, u.size);
-    var part = 0.0;
-    for (; r < end; r++) { part += a[base + r * u.inner]; }
-    total += part;
+    let outerEnd = min(r + 4096u, u.size);
+    var block = 0.0;
+    while (r < outerEnd) {
+      let end = min(r + 64u, outerEnd);
+      var part = 0.0;
+      for (; r < end; r++) { part += a[base + r * u.inner]; }
+      block += part;
+    }
+    total += block;
   }
   out[o] = total;`
     : `var best = a[base];
@@ -69,7 +75,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let t = lid.x;
   ${kind === "sum"
     ? `var acc = 0.0;
-  for (var r = t; r < u.size; r += ${reduceWorkgroup}u) { acc += a[base + r * u.inner]; }`
+  var r = t;
+  while (r < u.size) {
+    let outerEnd = min(r + ${64 * 64 * reduceWorkgroup}u, u.size);
+    var block = 0.0;
+    while (r < outerEnd) {
+      let end = min(r + ${64 * reduceWorkgroup}u, outerEnd);
+      var part = 0.0;
+      for (; r < end; r += ${reduceWorkgroup}u) { part += a[base + r * u.inner]; }
+      block += part;
+    }
+    acc += block;
+  }`
     : `var acc = a[base + min(t, u.size - 1u) * u.inner];
   for (var r = t + ${reduceWorkgroup}u; r < u.size; r += ${reduceWorkgroup}u) { acc = maxNan(acc, a[base + r * u.inner]); }`}
   partial[t] = acc;
