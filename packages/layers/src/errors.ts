@@ -11,6 +11,11 @@ import { Data } from "effect"
  * Effect; wrap the call in `Effect.try` to get it as a typed failure. The message names
  * the layer, the argument, the valid range and the value received, e.g.
  * `Dropout: p must be a probability in [0, 1], got 1.5`.
+ *
+ * Combinators refuse a malformed structure the same way, when it is built: a name that is
+ * empty or contains "." (`named`), two children of one container with the same key
+ * (`sequential`, `parallel`: their state-dict keys would collide), a negative or fractional
+ * `repeat` count, an unknown `parallel` merge mode, an argument that is not a module.
  */
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   /** The layer (or function) whose argument is invalid: `Dropout`, `BatchNorm1d`. */

@@ -7,8 +7,10 @@ import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { Device, Rng, fromHostSync, linear } from "@effect-nn/tensor"
 import { Effect } from "effect"
+import { ConfigError } from "./errors.ts"
 import type { InitScheme } from "./init.ts"
 import { linearDefaultBias, linearDefaultWeight } from "./init.ts"
+import { showValue } from "./keys.ts"
 import { leaf } from "./leaf.ts"
 import { describeFlatten, flattenOrigin } from "./provenance.ts"
 import type { Module, ShapeFn } from "./module.ts"
@@ -50,8 +52,18 @@ export interface Linear<I extends number, O extends number> extends Module<Linea
 /**
  * `Linear(inFeatures, outFeatures, options?)`: maps [..., in] to [..., out].
  * Parameter count in·out + out. Source: PyTorch `torch.nn.Linear`.
+ *
+ * Errors: throws `ConfigError` at construction (synchronously; a description is a plain
+ * value) when `inFeatures` or `outFeatures` is not a non-negative integer, e.g.
+ * `Linear: inFeatures must be a non-negative integer, got -1`. Zero is allowed, as in
+ * PyTorch (`Linear(0, 3)` outputs its bias, which is then 0; `Linear(3, 0)` outputs
+ * [..., 0]). A forward fails with `ShapeError` naming the layer path when the input's last
+ * dim is not `inFeatures` (a compile error when the dims are known to the types).
  */
 export const Linear = <const I extends number, const O extends number>(inFeatures: I, outFeatures: O, options: LinearOptions = {}): Linear<I, O> => {
+  for (const [argument, value] of [["inFeatures", inFeatures], ["outFeatures", outFeatures]] as const) {
+    if (!(Number.isInteger(value) && value >= 0)) throw new ConfigError({ module: "Linear", argument, expected: "a non-negative integer", value: typeof value === "number" ? value : showValue(value) })
+  }
   const weightInit = options.weightInit ?? linearDefaultWeight
   const biasInit = options.biasInit ?? linearDefaultBias
   return leaf<LinearFn<I, O>, LinearParams<I, O>, {}, never, { _tag: "Linear"; inFeatures: I; outFeatures: O }>({

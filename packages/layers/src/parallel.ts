@@ -9,12 +9,14 @@ import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { add, concatLast, isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
+import { ConfigError } from "./errors.ts"
+import { checkChildren, isModule, showValue } from "./keys.ts"
 import { run } from "./run.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
 import type { NonEmpty } from "./sequential.ts"
 import type { UnknownRankShape } from "./sequential.ts"
-import { initChildren } from "./sequential.ts"
+import { initChildren, keyOf } from "./sequential.ts"
 
 /** How branch outputs are merged. */
 export type Merge = "concat" | "add"
@@ -68,15 +70,37 @@ export interface Parallel<Bs, M extends Merge> extends Module<ParallelFn<Bs, M>,
   readonly merge: M
 }
 
+const merges: ReadonlyArray<Merge> = ["concat", "add"]
+
 /**
- * `parallel(branches, "concat" | "add")`: every branch gets the input; outputs are
- * concatenated along the last dim ([..., Σ widths]) or added (equal shapes required).
- * Source: the Inception-style and multi-branch patterns of the nn.Module tutorial.
+ * The keyed branches of `container` (`parallel`, `parallelInputs`), with its arguments
+ * checked: a tuple's branches are keyed by their `named` names or positions, a record's by
+ * its keys. Throws `ConfigError` naming the container, the argument and the value.
  */
-export const parallel = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Record<string, AnyModule>>, M extends Merge>(branches: Bs, merge: M): Parallel<Bs, M> => {
-  const children: Array<readonly [string, AnyModule]> = Array.isArray(branches)
-    ? (branches as ReadonlyArray<AnyModule>).map((b, i) => [b.name ?? `${i}`, b] as const)
-    : Object.entries(branches as Record<string, AnyModule>)
+const branchChildren = (container: string, branches: unknown, merge: unknown): Array<readonly [string, AnyModule]> => {
+  if (typeof branches !== "object" || branches === null) {
+    throw new ConfigError({ module: container, argument: "branches", expected: "a tuple or a record of modules", value: showValue(branches) })
+  }
+  let children: Array<readonly [string, AnyModule]>
+  if (Array.isArray(branches)) {
+    const list: ReadonlyArray<unknown> = branches
+    children = checkChildren(container, list.map((b, i) => [isModule(b) ? keyOf(b, i) : `${i}`, b] as const), (i) => `branches[${i}]`)
+  } else {
+    const entries = Object.entries(branches)
+    children = checkChildren(container, entries, (i) => `branches[${JSON.stringify(entries[i]![0])}]`)
+  }
+  if (children.length === 0) {
+    throw new ConfigError({ module: container, argument: "branches", expected: "at least one module", value: Array.isArray(branches) ? "[]" : "{}" })
+  }
+  if (!(merges as ReadonlyArray<unknown>).includes(merge)) {
+    throw new ConfigError({ module: container, argument: "merge", expected: merges.map((m) => JSON.stringify(m)).join(" or "), value: showValue(merge) })
+  }
+  return children
+}
+
+/** The body of `parallel` and `parallelInputs`; `container` names the one built in errors. */
+const parallelOf = <Bs extends ReadonlyArray<AnyModule> | Readonly<Record<string, AnyModule>>, M extends Merge>(container: string, branches: Bs, merge: M): Parallel<Bs, M> => {
+  const children = branchChildren(container, branches, merge)
   const combine = (outputs: ReadonlyArray<Tensor<unknown>>, path: string): Tensor<unknown> => {
     if (merge === "concat") return concatLast(outputs)
     const first = outputs[0]!
@@ -126,6 +150,21 @@ export const parallel = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Re
   }
 }
 
+/**
+ * `parallel(branches, "concat" | "add")`: every branch gets the input; outputs are
+ * concatenated along the last dim ([..., Σ widths]) or added (equal shapes required).
+ * Source: the Inception-style and multi-branch patterns of the nn.Module tutorial.
+ *
+ * Errors: throws `ConfigError` at construction (synchronously) when `merge` is not
+ * `"concat"` or `"add"` (a compile error in TypeScript; checked for JavaScript callers:
+ * `parallel: merge must be "concat" or "add", got "mul"`), when there are no branches, when
+ * a branch is not a module, when two tuple branches have the same key (two `named` with one
+ * name: their state-dict keys would collide), or when a record key is empty or contains
+ * ".". A forward fails with `ShapeError` naming the path when added branch outputs differ.
+ */
+export const parallel = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Record<string, AnyModule>>, M extends Merge>(branches: Bs, merge: M): Parallel<Bs, M> =>
+  parallelOf("parallel", branches, merge)
+
 /** The input of branch `K`: the matching entry of a tuple or record input. */
 type BranchInput<In, K> = In extends ReadonlyArray<number>
   ? number extends In["length"]
@@ -162,12 +201,16 @@ export interface ParallelInputs<Bs, M extends Merge>
  * sub-network, merged as `parallel` merges (the tutorial's multi-modal case: tabular
  * features and an image embedding through separate networks, concatenated before the head).
  * Feed it with `forward(net, model, { tabular: xt, image: xi }, mode)`.
+ *
+ * Errors: `ConfigError` at construction as `parallel`'s, naming `parallelInputs`. A
+ * forward fails with `ShapeError` naming the path when the input is one tensor or lacks a
+ * branch's entry.
  */
 export const parallelInputs = <const Bs extends ReadonlyArray<AnyModule> | Readonly<Record<string, AnyModule>>, M extends Merge>(
   branches: Bs,
   merge: M
 ): ParallelInputs<Bs, M> => {
-  const base = parallel(branches, merge)
+  const base = parallelOf("parallelInputs", branches, merge)
   return {
     _tag: "ParallelInputs",
     label: "ParallelInputs",

@@ -6,6 +6,8 @@
  */
 import type { ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { Effect } from "effect"
+import { ConfigError } from "./errors.ts"
+import { checkModule, showValue } from "./keys.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, Ran, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
 import { initChildren, runChain } from "./sequential.ts"
@@ -38,9 +40,20 @@ export interface Repeat<M extends AnyModule> extends Module<RepeatFn<M>, RepeatP
 /**
  * `repeat(n, (i) => block)`: n blocks made by `make` (each with its own parameters),
  * applied in order. Keys `0` … `n−1` as `nn.ModuleList`; prints as `ModuleList`.
+ * `repeat(0, …)` is an empty stack (the identity), as an empty `nn.ModuleList` is.
+ *
+ * Errors: throws `ConfigError` at construction (synchronously) when `n` is not a
+ * non-negative integer (`repeat: n must be a non-negative integer (the number of blocks),
+ * got -1`), when `make` is not a function, or when `make(i)` does not return a module.
  */
 export const repeat = <M extends AnyModule>(n: number, make: (index: number) => M): Repeat<M> => {
-  const blocks = Array.from({ length: n }, (_, i) => make(i))
+  if (!(Number.isInteger(n) && n >= 0)) {
+    throw new ConfigError({ module: "repeat", argument: "n", expected: "a non-negative integer (the number of blocks)", value: typeof n === "number" ? n : showValue(n) })
+  }
+  if (typeof make !== "function") {
+    throw new ConfigError({ module: "repeat", argument: "make", expected: "a function from a block's index to a module, (i) => block", value: showValue(make) })
+  }
+  const blocks = Array.from({ length: n }, (_, i) => checkModule("repeat", `make(${i})`, make(i)) as M)
   const children = blocks.map((b, i) => [`${i}`, b] as const)
   return {
     _tag: "Repeat",

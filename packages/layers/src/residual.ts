@@ -8,6 +8,8 @@ import type { ShapeMismatch, ShapeText } from "@effect-nn/shape"
 import { ShapeError, formatShape, shapeEquals } from "@effect-nn/shape"
 import { add, isTensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
+import { ConfigError } from "./errors.ts"
+import { checkModule, isModule, showValue } from "./keys.ts"
 import { run } from "./run.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
 import type { UnknownRankShape } from "./sequential.ts"
@@ -42,19 +44,29 @@ export type ResidualCheck<M> = Apply<FnOf<M>, UnknownRankShape> extends infer O
       : never
   : never
 
-/** A residual description. */
-export interface Residual<M extends AnyModule> extends Module<ResidualFn<M>, ParamsOf<M>, BuffersOf<M>, RequirementsOf<M>> {
+/**
+ * A residual description: block `M`, and `A` the activation applied after the addition
+ * (`undefined` when none). A train forward needs what either needs (`Rng` for a dropout).
+ */
+export interface Residual<M extends AnyModule, A extends AnyModule | undefined = undefined>
+  extends Module<ResidualFn<M>, ParamsOf<M>, BuffersOf<M>, RequirementsOf<M> | RequirementsOf<A>>
+{
   readonly _tag: "Residual"
   readonly block: M
+  /** The module applied after the addition, if any. */
+  readonly activation: A | undefined
 }
 
+/** True when `module` is a `residual(…)` (what `printModule` shows as `Residual(…)`). */
+export const isResidual = (module: AnyModule): module is Residual<AnyModule, AnyModule | undefined> => module._tag === "Residual"
+
 /** Options of `residual`. */
-export interface ResidualOptions {
+export interface ResidualOptions<A extends AnyModule | undefined = AnyModule | undefined> {
   /**
    * A parameter-free, shape-keeping module applied after the addition, y = act(block(x) + x)
    * — the ResNet and tutorial ResidualBlock pattern (`relu(... + x)`).
    */
-  readonly activation?: AnyModule
+  readonly activation?: A
 }
 
 /**
@@ -62,18 +74,38 @@ export interface ResidualOptions {
  * 2016, "Deep Residual Learning"), then applies `activation` if given. A block that changes
  * the shape is a compile error naming both shapes, and a `ShapeError` naming the path when
  * the dims are only known at run time.
+ *
+ * Errors: throws `ConfigError` at construction (synchronously) when `block` is not a
+ * module, or when `activation` is not a module without parameters or buffers (its state
+ * would never be initialised or saved), e.g. `residual: activation must be a module without
+ * parameters or buffers (…), got Linear(in_features=4, out_features=4, bias=True)`.
+ *
+ * Prints (`printModule`) as `Residual(` with the block, then `(activation): …` when given.
  */
-export const residual = <M extends AnyModule>(block: M & ResidualCheck<M>, options: ResidualOptions = {}): Residual<M> => {
+export const residual = <M extends AnyModule, A extends AnyModule | undefined = undefined>(
+  block: M & ResidualCheck<M>,
+  options: ResidualOptions<A> = {}
+): Residual<M, A> => {
+  checkModule("residual", "block", block)
   const activation = options.activation
+  if (activation !== undefined && !(isModule(activation) && activation.parameterCount === 0 && activation.bufferCount === 0)) {
+    throw new ConfigError({
+      module: "residual",
+      argument: "activation",
+      expected: "a module without parameters or buffers (an activation such as ReLU())",
+      value: isModule(activation) ? activation.label : showValue(activation)
+    })
+  }
   return {
     _tag: "Residual",
-    label: block.label,
+    label: "Residual",
     name: undefined,
     block,
+    activation,
     children: block.children.length > 0 ? block.children : [["", block]],
     parameterCount: block.parameterCount,
     bufferCount: block.bufferCount,
-    init: block.init as Residual<M>["init"],
+    init: block.init as Residual<M, A>["init"],
     run: (ctx, model, x, path) =>
       Effect.gen(function*() {
         const ran = yield* block.run(ctx, model, x, path)

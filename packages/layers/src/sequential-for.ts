@@ -16,7 +16,11 @@ import type { AnyModule } from "./module.ts"
 import type { CheckChain, Sequential } from "./sequential.ts"
 import { sequential } from "./sequential.ts"
 
-/** `sequential`, with its chain checked against inputs of shape `S` (see the module comment). */
+/**
+ * `sequential`, with its chain checked against inputs of shape `S` (see the module
+ * comment). Errors: as `sequential`'s — a `ConfigError` at construction for two modules
+ * with the same key or an argument that is not a module.
+ */
 export const sequentialFor = <S>() =>
   <const L extends ReadonlyArray<AnyModule>>(...modules: CheckChain<L, S>): Sequential<L> =>
     sequential<L>(...(modules as unknown as CheckChain<L>))

@@ -13,6 +13,7 @@
 import type { ShapeMismatch } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
 import { Effect } from "effect"
+import { checkChildren, checkModule } from "./keys.ts"
 import type { AnyModule, Apply, BuffersOf, FnOf, Module, ModuleInput, ParamsOf, Ran, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
 
@@ -120,10 +121,18 @@ export const initChildren = (children: ReadonlyArray<readonly [string, AnyModule
  * A module whose input shape does not fit the previous output is a compile error on
  * that argument; dims known only at run time are checked again there (`ShapeError`
  * naming the module's path).
+ *
+ * Errors: throws `ConfigError` at construction (synchronously) when two modules have the
+ * same key — two `named` modules with one name, or a name equal to another module's
+ * position — since their state-dict keys would collide (PyTorch: "attribute 'fc' already
+ * exists"), e.g. `sequential: the key of modules[2] must be unique among the container's
+ * children (modules[0] already has the key "fc"; …), got "fc"`; or when an argument is
+ * not a module (a JavaScript caller passing `ReLU` for `ReLU()`).
  */
 export const sequential = <const L extends ReadonlyArray<AnyModule>>(...modules: CheckChain<L>): Sequential<L> => {
-  const list = modules as unknown as L
-  const children = list.map((m, i) => [keyOf(m, i), m] as const)
+  const argument = (i: number) => `modules[${i}]`
+  const list = (modules as ReadonlyArray<unknown>).map((m, i) => checkModule("sequential", argument(i), m)) as unknown as L
+  const children = checkChildren("sequential", list.map((m, i) => [keyOf(m, i), m] as const), argument)
   return {
     _tag: "Sequential",
     label: "Sequential",

@@ -1,7 +1,8 @@
 /**
  * Misuse of the toolbox is a compile error naming the shapes:
  * a shape-changing block inside `residual`, mismatched `parallel(..., "add")` branches,
- * a custom module fed the wrong width, and a train forward through Dropout run without `Rng`.
+ * a custom module fed the wrong width, and a train forward through Dropout (in a chain, or
+ * as a residual's activation) run without `Rng`.
  */
 import type { ModelOf } from "@effect-nn/layers"
 import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, parallel, parallelInputs, residual, sequential } from "@effect-nn/layers"
@@ -25,6 +26,13 @@ declare const model: ModelOf<typeof net>
 declare const x: Tensor<[Sym<"B">, 784]>
 // expect-error: Type 'Rng' is not assignable to type 'never'
 Effect.runPromise(forward(net, model, x, Mode.train))
+
+// A residual whose activation needs Rng (a dropout after the addition): its train forward needs Rng too.
+const dropAfter = residual(Linear(10, 10), { activation: Dropout(0.5) })
+declare const dropModel: ModelOf<typeof dropAfter>
+declare const x10: Tensor<[Sym<"B">, 10]>
+// expect-error: Type 'Rng' is not assignable to type 'never'
+Effect.runPromise(forward(dropAfter, dropModel, x10, Mode.train))
 
 // A batch of one through BatchNorm in train mode: refused at compile time (eval is fine).
 const bnNet = sequential(Linear(3, 3), BatchNorm1d(3))

@@ -7,7 +7,7 @@
  * - a custom module's declared `[B, 256] → [B, 256]` carries the batch through;
  * - ConditionalNet-style options change the parameter type.
  */
-import type { ForwardError, ModelOf, OutputOf, ParamsOf, Trained, BuffersOf } from "@effect-nn/layers"
+import type { Activation, ForwardError, ModelOf, OutputOf, ParamsOf, Trained, BuffersOf } from "@effect-nn/layers"
 import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, named, parallel, parallelInputs, repeat, residual, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Rng, Tensor } from "@effect-nn/tensor"
@@ -47,6 +47,9 @@ expectTypeOf<OutputOf<typeof head, [Sym<"B">, 784]>>().toEqualTypeOf<[Sym<"B">, 
 const block = residual(sequential(named("fc1", Linear(256, 128)), ReLU(), named("fc2", Linear(128, 256))), { activation: ReLU() })
 expectTypeOf<OutputOf<typeof block, [Sym<"B">, 256]>>().toEqualTypeOf<[Sym<"B">, 256]>()
 expectTypeOf<keyof ParamsOf<typeof block>>().toEqualTypeOf<"fc1" | "fc2">()
+// Its activation is kept in the type (printModule shows it); without one, the field is undefined.
+expectTypeOf(block.activation).toEqualTypeOf<Activation<"ReLU"> | undefined>()
+expectTypeOf(residual(Linear(4, 4)).activation).toEqualTypeOf<undefined>()
 
 // A 50-block repeat of residual blocks.
 const stack = sequential(Linear(784, 256), repeat(50, () => block), Linear(256, 10))
