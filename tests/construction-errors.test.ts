@@ -19,6 +19,7 @@ import {
   Mode,
   ReLU,
   forward,
+  module,
   named,
   parallel,
   parallelInputs,
@@ -116,6 +117,15 @@ describe("names and keys follow PyTorch's add_module rules", () => {
       expect(error.module).toBe("named")
       expect(error.argument).toBe("name")
       expect(error.message).toBe(`named: name must be ${rule}, got ${shown}`)
+    }
+  })
+
+  it("a custom module's part keys follow the same rule", () => {
+    for (const key of ["a.b", ""]) {
+      const error = refused(() => module("Block", { [key]: Linear(2, 3) }).forward<[number, 2], [number, 3]>((_, x) => Effect.succeed(untyped(x))))
+      expect(error.module).toBe("Block")
+      expect(error.argument).toBe(`the key of parts.${key}`)
+      expect(error.message).toContain(`got ${JSON.stringify(key)}`)
     }
   })
 

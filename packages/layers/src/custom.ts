@@ -23,6 +23,7 @@ import { Effect } from "effect"
 import type { InputCheck } from "./forward.ts"
 import type { AnyModule, BuffersOf, ForwardError, Module, OutputOf, ParamsOf, RequirementsOf, ShapeFn } from "./module.ts"
 import { childPath } from "./module.ts"
+import { checkChildren } from "./keys.ts"
 import type { NonEmpty } from "./sequential.ts"
 import { initChildren } from "./sequential.ts"
 import { traceShapes } from "./trace.ts"
@@ -121,10 +122,14 @@ const toFailure = (defect: unknown): Effect.Effect<never, ForwardError> =>
  * written by hand. `In`/`Out` are the declared shapes (symbolic dims match any size).
  * Ops called directly inside `fn` (e.g. `relu(h)`) that throw a `ShapeError` fail the
  * Effect with it, named by the module's path.
+ *
+ * Errors: throws `ConfigError` when `forward` is called (synchronously) if a part's key is
+ * empty or contains "." (it becomes one segment of the state-dict keys, as PyTorch's
+ * `add_module` requires) or a part is not a module.
  */
 export const module = <const Name extends string, const Parts extends Record<string, AnyModule>>(name: Name, parts: Parts) => ({
   forward: <In, Out>(fn: CustomForward<Parts, In, Out>): Custom<Name, Parts, In, Out> => {
-    const children = Object.entries(parts) as Array<readonly [string, AnyModule]>
+    const children = checkChildren(name, Object.entries(parts), (i) => `parts.${Object.keys(parts)[i]}`)
     const self: Custom<Name, Parts, In, Out> = {
       _tag: "Custom",
       label: name,
