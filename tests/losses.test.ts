@@ -226,6 +226,60 @@ for (const [device, rt] of runtimes()) {
       })
     }
 
+    // Ignored samples (PyTorch's ignore_index, −100 by default, and here any index outside
+    // [0, C)): ℓₙ = 0, gradient 0, and the mean divides by Σ w[yₙ] over the samples kept.
+    const ceHand = (x: ReadonlyArray<number>, y: ReadonlyArray<number>, c: number, o: { w?: ReadonlyArray<number>; eps?: number; ignore?: number }) => {
+      const w = o.w ?? new Array<number>(c).fill(1)
+      const eps = o.eps ?? 0
+      const ignore = o.ignore ?? -100
+      const wAll = w.reduce((a, b) => a + b, 0)
+      const kept = y.map((t) => t >= 0 && t < c && t !== ignore)
+      const p = y.map((_, n) => softmax(x.slice(n * c, n * c + c).map((v) => Math.fround(v))))
+      const each = y.map((t, n) => (kept[n] ? (1 - eps) * w[t]! * -Math.log(p[n]![t]!) + (eps / c) * w.reduce((s, wc, k) => s - wc * Math.log(p[n]![k]!), 0) : 0))
+      const denominator = y.reduce((s, t, n) => s + (kept[n] ? w[t]! : 0), 0)
+      const gradOfSum = y.flatMap((t, n) => p[n]!.map((pk, k) => (kept[n] ? (1 - eps) * w[t]! * (pk - (k === t ? 1 : 0)) + (eps / c) * (pk * wAll - w[k]!) : 0)))
+      const total = each.reduce((a, b) => a + b, 0)
+      return { each, sum: total, mean: total / denominator, gradOfMean: gradOfSum.map((g) => g / denominator), gradOfSum }
+    }
+    const ceX = [0.5, -1, 2, 1, 0, -0.5, 3, 1, -2, -1, 0.25, 0.75, 2, 2, -3]
+    const ceY = [0, -100, 2, 1, 5]
+    const ceW = [1, 2, 0.5]
+    for (const o of [{}, { eps: 0.2 }, { w: ceW }, { w: ceW, eps: 0.1 }, { ignore: 1 }, { ignore: 1, eps: 0.2, w: ceW }] as const) {
+      it(`crossEntropy ignores targets -100, out of range${"ignore" in o ? ` and ignoreIndex ${o.ignore}` : ""} (${JSON.stringify(o)}): mean, sum, none, grads`, async () => {
+        const e = ceHand(ceX, ceY, 3, o)
+        const out = await run(rt, Effect.gen(function*() {
+          const logits = yield* fromArray([5, 3], ceX)
+          const target = yield* fromArray([5], ceY, "int32")
+          const weight = "w" in o ? yield* fromArray([3], o.w) : undefined
+          const opts = { ...(weight === undefined ? {} : { weight }), ...("eps" in o ? { labelSmoothing: o.eps } : {}), ...("ignore" in o ? { ignoreIndex: o.ignore } : {}) }
+          const mean = yield* valueAndGrad((p: { logits: Tensor<[5, 3]> }) => Effect.sync(() => crossEntropy(p.logits, target, opts)))({ logits })
+          const sum = yield* valueAndGrad((p: { logits: Tensor<[5, 3]> }) => Effect.sync(() => crossEntropy(p.logits, target, { ...opts, reduction: "sum" })))({ logits })
+          const none = crossEntropy(logits, target, { ...opts, reduction: "none" })
+          return { mean: yield* toArray(mean.value), gMean: yield* toArray(mean.grads.logits), sum: yield* toArray(sum.value), gSum: yield* toArray(sum.grads.logits), none: yield* toArray(none) }
+        }))
+        expectClose(out.mean, [e.mean], 1e-5, 1e-6, "mean")
+        expectClose(out.gMean, e.gradOfMean, 1e-5, 1e-6, "grad of the mean")
+        expectClose(out.sum, [e.sum], 1e-5, 1e-6, "sum")
+        expectClose(out.gSum, e.gradOfSum, 1e-5, 1e-6, "grad of the sum")
+        expectClose(out.none, e.each, 1e-5, 1e-6, "none")
+        expect(Array.from(out.none).filter((v) => v === 0).length).toBe("ignore" in o ? 3 : 2)
+      })
+    }
+
+    it("crossEntropy with every sample ignored: the mean is NaN (as PyTorch), the sum 0, the gradient 0", async () => {
+      const out = await run(rt, Effect.gen(function*() {
+        const logits = yield* fromArray([2, 3], [1, 2, 3, -1, 0.5, 0])
+        const target = yield* fromArray([2], [-100, 3], "int32")
+        const mean = yield* valueAndGrad((p: { logits: Tensor<[2, 3]> }) => Effect.sync(() => crossEntropy(p.logits, target)))({ logits })
+        const smoothed = crossEntropy(logits, target, { labelSmoothing: 0.1 })
+        return { mean: yield* toArray(mean.value), g: yield* toArray(mean.grads.logits), smoothed: yield* toArray(smoothed), sum: yield* toArray(crossEntropy(logits, target, { reduction: "sum" })) }
+      }))
+      expect(Number.isNaN(out.mean[0])).toBe(true)
+      expect(Number.isNaN(out.smoothed[0])).toBe(true)
+      expect(Array.from(out.g)).toEqual([0, 0, 0, 0, 0, 0])
+      expect(Array.from(out.sum)).toEqual([0])
+    })
+
     it("crossEntropy with all-one weights equals the unweighted loss; reductions sum and none without weights", async () => {
       const out = await run(rt, Effect.gen(function*() {
         const logits = yield* fromArray([2, 3], [1, 2, 3, -1, 0.5, 0])

@@ -178,16 +178,18 @@ export interface Backend {
   matmulRowSums(a: Storage, b: Storage, spec: MatmulSpec): readonly [Storage, Storage]
   /**
    * Mean cross-entropy of logits [rows, cols] against int32 class indices [rows]:
-   * [loss, stats] with loss (1 value) = (1/rows)·Σ_r (log s_r − (x[r, t_r] − m_r)), m_r the
-   * row's max and s_r = Σ_c exp(x[r, c] − m_r), and stats [rows, 2] = (m_r, log s_r) for
-   * the backward (kept apart so that [[1e8, 1e8]] still gives ln 2). A class index outside
-   * [0, cols) contributes 0. Source: PyTorch `F.cross_entropy` (reduction "mean").
+   * [loss, stats] with loss (1 value) = (1/V)·Σ_r∈valid (log s_r − (x[r, t_r] − m_r)), m_r
+   * the row's max, s_r = Σ_c exp(x[r, c] − m_r), valid the rows whose index is in
+   * [0, cols) and V their count (NaN when V = 0), and stats [2·rows + 1] = (m_r, log s_r)
+   * per row, then V, for the backward (kept apart so that [[1e8, 1e8]] still gives ln 2).
+   * A row whose index is outside [0, cols) is ignored, as PyTorch ignores `ignore_index`
+   * (−100 by default). Source: PyTorch `F.cross_entropy` (reduction "mean").
    */
   crossEntropy(logits: Storage, targets: Storage, rows: number, cols: number): readonly [Storage, Storage]
   /**
    * Gradient of `crossEntropy` with respect to the logits: (exp(x − m − log s) −
-   * onehot(t))·g[0]/rows with `stats` = (m, log s) per row and g the loss's gradient (1
-   * value on the device) → [rows, cols]; 0 on rows whose target is out of range.
+   * onehot(t))·g[0]/V with `stats` = (m, log s) per row and V as `crossEntropy` wrote
+   * them, g the loss's gradient (1 value on the device) → [rows, cols]; 0 on ignored rows.
    */
   crossEntropyBackward(logits: Storage, stats: Storage, targets: Storage, g: Storage, rows: number, cols: number): Storage
   /**

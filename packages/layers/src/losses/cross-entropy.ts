@@ -1,7 +1,7 @@
 /** Cross-entropy of logits against class indices, with PyTorch's options. */
 import { ShapeError, formatShape } from "@effect-nn/shape"
 import type { Tensor } from "@effect-nn/tensor"
-import { add, assertFloat, crossEntropy as meanCrossEntropy, div, logSoftmax, mul, neg, pick, scale, sum, sumAxis, wrap } from "@effect-nn/tensor"
+import { add, assertFloat, crossEntropy as meanCrossEntropy, div, logSoftmax, mul, neg, pick, replaceInt, scale, sum, sumAxis, wrap } from "@effect-nn/tensor"
 import type { Reduced, Reduction } from "./reduction.ts"
 import { checkReduction, reduceLoss } from "./reduction.ts"
 
@@ -16,6 +16,14 @@ export interface CrossEntropyOptions<C, R extends Reduction = "mean"> {
   readonly weight?: Tensor<[C]>
   /** `"mean"` (default), `"sum"` or `"none"` (per-sample losses `[N]`). */
   readonly reduction?: R
+  /**
+   * A class index whose samples are ignored (default −100, PyTorch's `ignore_index`): no
+   * loss (0 under `"none"`), no gradient, and not counted in the mean's denominator. Every
+   * index outside [0, C) is ignored the same way, whatever this is (PyTorch raises for
+   * those other than `ignore_index`; checking would need a read back of the targets). An
+   * `ignoreIndex` inside [0, C) ignores that class as well.
+   */
+  readonly ignoreIndex?: number
 }
 
 /**
@@ -28,16 +36,18 @@ export interface CrossEntropyOptions<C, R extends Reduction = "mean"> {
  *
  *   ℓₙ = (1 − ε)·w[yₙ]·(−p[n, yₙ]) + (ε/C)·Σ_c w_c·(−p[n, c])
  *
- * and the reductions are `"none"` → ℓ `[N]`, `"sum"` → Σₙ ℓₙ, `"mean"` → Σₙ ℓₙ / Σₙ w[yₙ]
- * (Σₙ w[yₙ] = N without weights: the plain batch mean). Without smoothing this is the
+ * over the samples n not ignored (ℓₙ = 0 for the others: `ignoreIndex`, −100 by default,
+ * and any index outside [0, C)), and the reductions are `"none"` → ℓ `[N]`, `"sum"` → Σₙ ℓₙ,
+ * `"mean"` → Σₙ ℓₙ / Σₙ w[yₙ] over the samples not ignored (the number of them without
+ * weights; NaN when every sample is ignored, as in PyTorch). Without smoothing this is the
  * weighted mean Σ w[yₙ]·ℓₙ / Σ w[yₙ]; with it, both terms share the denominator Σ w[yₙ],
  * as in PyTorch. The smoothing term is skipped when ε = 0, so a logit of −∞ off the
  * target does not poison the loss. log-softmax is max-subtracted: finite for any finite
  * logits (±1e4 and beyond).
  *
  * Throws `ShapeError` when the logits are not float32 `[N, C]`, the targets not int32 `[N]`,
- * the weight not float32 `[C]`, ε is outside [0, 1] or the reduction is unknown. Class
- * indices outside [0, C) are the caller's to validate (they contribute 0 here).
+ * the weight not float32 `[C]`, ε is outside [0, 1], `ignoreIndex` is not an integer or
+ * the reduction is unknown.
  */
 export const crossEntropy = <N, C, const R extends Reduction = "mean">(
   logits: Tensor<[N, C]>,
@@ -60,19 +70,27 @@ export const crossEntropy = <N, C, const R extends Reduction = "mean">(
     throw new ShapeError({ op, reason: `weight must be [C] = [${c}], got ${formatShape(weight.dims)}`, shapes: [weight.dims, dims] })
   }
 
+  const ignoreIndex = options.ignoreIndex ?? -100
+  if (!Number.isInteger(ignoreIndex)) throw new ShapeError({ op, reason: `ignoreIndex must be an integer, got ${ignoreIndex}`, shapes: [] })
+  // Indices outside [0, C) are ignored by every path below (pick gives 0 there, the fused
+  // kernel skips them); an ignoreIndex inside [0, C) is first mapped outside.
+  const t = (ignoreIndex >= 0 && ignoreIndex < c ? replaceInt(targets, ignoreIndex, -1) : targets) as Tensor<[number], "int32">
+
   // The default (no weights, no smoothing, mean): one fused kernel forward and backward.
-  if (weight === undefined && eps === 0 && reduction === "mean") return meanCrossEntropy(x as Tensor<[number, number]>, targets as Tensor<[number], "int32">) as Reduced<R, [N]>
+  if (weight === undefined && eps === 0 && reduction === "mean") return meanCrossEntropy(x as Tensor<[number, number]>, t) as Reduced<R, [N]>
   const logp = logSoftmax(x) // [N, C]
   const weighted: Tensor<unknown> = weight === undefined ? logp : mul(logp, weight) // w_c·p[n, c]
-  let perSample: Tensor<unknown> = neg(pick(weighted as Tensor<[number, number]>, targets as Tensor<[number], "int32">)) // w[yₙ]·(−p[n, yₙ])
-  if (eps > 0) {
-    const smooth = neg(sumAxis(weighted, 1)) // Σ_c w_c·(−p[n, c])
-    perSample = add(scale(perSample, 1 - eps), scale(smooth, eps / c))
-  }
-  if (weight === undefined || reduction !== "mean") return reduceLoss(op, perSample as Tensor<[N]>, reduction)
-  // Weighted mean: divide by Σₙ w[yₙ], gathered from a [N, C] broadcast of the weight.
+  let perSample: Tensor<unknown> = neg(pick(weighted as Tensor<[number, number]>, t)) // w[yₙ]·(−p[n, yₙ]), 0 where ignored
   const device = x.device
   const ones = wrap(device, device.backend.fill(n * c, 1, "float32"), [n, c] as [number, number], "float32")
-  const weightSum = sum(pick(mul(ones, weight), targets as Tensor<[number], "int32">))
-  return div(sum(perSample), weightSum) as Reduced<R, [N]>
+  const kept = pick(ones, t) // 1 for a sample counted, 0 for one ignored
+  if (eps > 0) {
+    const smooth = mul(neg(sumAxis(weighted, 1)), kept) // Σ_c w_c·(−p[n, c]), 0 where ignored
+    perSample = add(scale(perSample, 1 - eps), scale(smooth, eps / c))
+  }
+  if (reduction !== "mean") return reduceLoss(op, perSample as Tensor<[N]>, reduction)
+  // Mean: divide by Σₙ w[yₙ] over the samples counted (their number without weights),
+  // w[yₙ] gathered from a [N, C] broadcast of the weight.
+  const denominator = weight === undefined ? sum(kept) : sum(pick(mul(ones, weight), t))
+  return div(sum(perSample), denominator) as Reduced<R, [N]>
 }

@@ -396,8 +396,9 @@ export class CpuBackend implements Backend {
     const X = this.s(logits).f32
     const T = this.s(targets).i32
     const loss = this.make(1)
-    const stats = this.make(2 * rows)
+    const stats = this.make(2 * rows + 1)
     let total = 0
+    let valid = 0
     for (let r = 0; r < rows; r++) {
       let max = -Infinity
       for (let c = 0; c < cols; c++) max = Math.max(max, X[r * cols + c]!)
@@ -407,9 +408,14 @@ export class CpuBackend implements Backend {
       stats.f32[2 * r] = max
       stats.f32[2 * r + 1] = logSum
       const t = T[r]!
-      if (t >= 0 && t < cols) total += logSum - (X[r * cols + t]! - max)
+      if (t >= 0 && t < cols) {
+        total += logSum - (X[r * cols + t]! - max)
+        valid++
+      }
     }
-    loss.f32[0] = rows === 0 ? 0 : total / rows
+    stats.f32[2 * rows] = valid
+    // Ignored rows (index outside [0, cols)) count for nothing; none valid: 0 / 0 = NaN, as PyTorch.
+    loss.f32[0] = total / valid
     return [loss, stats]
   }
 
@@ -417,7 +423,7 @@ export class CpuBackend implements Backend {
     const X = this.s(logits).f32
     const L = this.s(stats).f32
     const T = this.s(targets).i32
-    const scale = this.s(g).f32[0]! / Math.max(rows, 1)
+    const scale = this.s(g).f32[0]! / L[2 * rows]!
     const out = this.make(rows * cols)
     for (let r = 0; r < rows; r++) {
       const t = T[r]!

@@ -109,7 +109,7 @@ export class MetaBackend implements Backend {
     return [this.make(spec.m * spec.n), this.make(spec.m)]
   }
   crossEntropy(_x: Storage, _t: Storage, rows: number): readonly [Storage, Storage] {
-    return [this.make(1), this.make(2 * rows)]
+    return [this.make(1), this.make(2 * rows + 1)]
   }
   crossEntropyBackward(_x: Storage, _l: Storage, _t: Storage, _g: Storage, rows: number, cols: number): Storage {
     return this.make(rows * cols)

@@ -38,9 +38,12 @@ export const pick = <N, C>(a: Tensor<[N, C]>, index: Tensor<[N], "int32">): Tens
 
 /**
  * Cross-entropy of logits [N, C] against int32 class indices [N], mean over the batch:
- * −(1/N) Σ log_softmax(x)[n, yₙ]. Takes logits, never probabilities. Source: PyTorch
- * `nn.CrossEntropyLoss` (reduction "mean", no weights). Class indices outside [0, C)
- * contribute 0 on the GPU and are the caller's to validate (the data loader does).
+ * −(1/V) Σ_{n: 0 ≤ yₙ < C} log_softmax(x)[n, yₙ], V the number of such rows. Takes
+ * logits, never probabilities. A row whose index is outside [0, C) is ignored (no loss,
+ * no gradient, not counted in V), as PyTorch ignores `ignore_index` (−100 by default);
+ * PyTorch raises for other out-of-range indices, which would need a read back here. With
+ * no row counted the loss is NaN, as PyTorch's. Source: PyTorch `nn.CrossEntropyLoss`
+ * (reduction "mean", no weights).
  */
 export const crossEntropy = <N, C>(logits: Tensor<[N, C]>, targets: Tensor<[N], "int32">): Tensor<[]> => {
   const x = assertFloat("crossEntropy", logits)
@@ -57,7 +60,7 @@ export const crossEntropy = <N, C>(logits: Tensor<[N, C]>, targets: Tensor<[N], 
   // One kernel forward (it keeps each row's max and log-sum-exp), one backward: the same value as
   // −mean(pick(logSoftmax(x), targets)) in 2 dispatches instead of about 12.
   const [loss, stats] = device.backend.crossEntropy(x.storage, targets.storage, rows, cols)
-  const rowStats = result(device, stats, [rows, 2], "float32", [])
+  const rowStats = result(device, stats, [2 * rows + 1], "float32", [])
   return retype(result(device, loss, [], "float32", [x], (g) => [
     result(device, device.backend.crossEntropyBackward(x.storage, rowStats.storage, targets.storage, g.storage, rows, cols), [rows, cols], "float32", [])
   ]))
