@@ -104,7 +104,7 @@ for (const [device, rt] of runtimes(3)) {
           expected.map((e) => ({ key: e.key, shape: [...e.shape], dtype: e.dtype }))
         )
         expect(r.file.metadata["format"]).toBe("pt")
-        expect(r.file.metadata["effect_nn.format_version"]).toBe("1")
+        expect(r.file.metadata["effect_nn.format_version"]).toBe("2")
         expect(r.after).toEqual(r.before)
         if (name !== "ShallowMLP") {
           // num_batches_tracked went through I64 and came back as 1.

@@ -4,7 +4,9 @@
  * inside an epoch with dropout (the random stream and the data order continue); the
  * Linear(2, 1)/Adam/MSE field case (step count 3 after resuming, bit-identical
  * parameters); a CPU checkpoint resumed on WebGPU with the optimiser state beside the
- * parameters; SGD's momentum buffers; the generator's state()/restore().
+ * parameters; SGD's momentum buffers; the generator's state()/restore(). The optimiser
+ * state is per parameter (format version 2: `__optimizer__.step.<key>`, nothing for a
+ * parameter never updated); version-1 files (one step count in the metadata) still load.
  */
 import { mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -14,7 +16,7 @@ import type { EpochReport, Stopped, TrainingCheckpoint, TrainingProgress } from 
 import { ShallowMLP, adamStateCodec, loadTrainingCheckpointBytes, optimizerPrefix, runTraining, sgdStateCodec, trainingCheckpointBytes } from "@effect-nn/examples"
 import { singleSampleWarning } from "@effect-nn/data"
 import type { ModelOf } from "@effect-nn/layers"
-import { CheckpointError, Dropout, Linear, Mode, decodeSafetensors, encodeSafetensors, forward, module, mseLoss, saveStateDictBytes } from "@effect-nn/layers"
+import { CheckpointError, Dropout, Linear, Mode, decodeSafetensors, encodeSafetensors, forward, freeze, module, mseLoss, saveStateDictBytes } from "@effect-nn/layers"
 import type { AdamState, Optimizer, SgdState } from "@effect-nn/optim"
 import { adam, sgd } from "@effect-nn/optim"
 import type { Sym, Tensor } from "@effect-nn/tensor"
@@ -103,14 +105,78 @@ describe("the Linear(2, 1) / Adam / MSE field case", () => {
   it("2 steps, save, 1 step; a fresh runtime loads and takes 1 step: bit-identical parameters, Adam's step count 3", async () => {
     const a = await original.runPromise(reference(optimizer, adamStateCodec))
     const b = await fresh.runPromise(resumed(optimizer, adamStateCodec, a.bytes))
-    expect(b.loaded.optimizer.step).toBe(2)
-    expect(b.next.state.step).toBe(3)
-    expect(a.state.step).toBe(3)
+    const steps = (s: AdamState) => Object.entries(s.state).map(([key, p]) => [key, p.step])
+    expect(steps(b.loaded.optimizer)).toEqual([["weight", 2], ["bias", 2]])
+    expect(steps(b.next.state)).toEqual([["weight", 3], ["bias", 3]])
+    expect(steps(a.state)).toEqual([["weight", 3], ["bias", 3]])
     expect(b.after).toEqual(a.after)
     const file = await Effect.runPromise(decodeSafetensors(a.bytes))
-    expect(file.tensors.map((t) => t.key)).toEqual(["weight", "bias", `${optimizerPrefix}exp_avg.weight`, `${optimizerPrefix}exp_avg.bias`, `${optimizerPrefix}exp_avg_sq.weight`, `${optimizerPrefix}exp_avg_sq.bias`])
-    expect(file.metadata["effect_nn.optimizer.step"]).toBe("2")
+    expect(file.tensors.map((t) => t.key)).toEqual([
+      "weight",
+      "bias",
+      `${optimizerPrefix}step.weight`,
+      `${optimizerPrefix}step.bias`,
+      `${optimizerPrefix}exp_avg.weight`,
+      `${optimizerPrefix}exp_avg.bias`,
+      `${optimizerPrefix}exp_avg_sq.weight`,
+      `${optimizerPrefix}exp_avg_sq.bias`
+    ])
+    expect(file.tensors.find((t) => t.key === `${optimizerPrefix}step.bias`)).toMatchObject({ dtype: "I64", shape: [] })
+    expect(file.metadata["effect_nn.optimizer.step"]).toBeUndefined()
+    expect(file.metadata["effect_nn.format_version"]).toBe("2")
     expect(file.metadata["effect_nn.optimizer"]).toBe("Adam")
+  })
+
+  /** The checkpoint as version 1 wrote it: no per-parameter steps, one step count in the metadata. */
+  const asVersion1 = (bytes: Uint8Array) =>
+    Effect.gen(function*() {
+      const file = yield* decodeSafetensors(bytes)
+      return yield* encodeSafetensors(
+        file.tensors.filter((t) => !t.key.startsWith(`${optimizerPrefix}step.`)),
+        { ...file.metadata, "effect_nn.format_version": "1", "effect_nn.optimizer.step": "2" }
+      )
+    })
+
+  it("a version-1 checkpoint (one step count for all parameters) loads with that step for every parameter and resumes bit-identically", async () => {
+    const a = await original.runPromise(reference(optimizer, adamStateCodec))
+    const v1 = await Effect.runPromise(asVersion1(a.bytes))
+    const b = await fresh.runPromise(resumed(optimizer, adamStateCodec, v1))
+    expect(Object.entries(b.loaded.optimizer.state).map(([key, p]) => [key, p.step])).toEqual([["weight", 2], ["bias", 2]])
+    expect(b.after).toEqual(a.after)
+    const momentum = sgd({ lr: 0.05, momentum: 0.9 })
+    const c = await original.runPromise(reference(momentum, sgdStateCodec))
+    const d = await fresh.runPromise(resumed(momentum, sgdStateCodec, await Effect.runPromise(asVersion1(c.bytes))))
+    expect(Object.keys(d.loaded.optimizer.state)).toEqual(["weight", "bias"])
+    expect(d.after).toEqual(c.after)
+  })
+
+  it("a parameter frozen so far has no optimiser state in the checkpoint, and none after loading", async () => {
+    const r = await original.runPromise(Effect.gen(function*() {
+      const initial = yield* net.init
+      let model: ModelOf<Net> = { params: freeze(initial.params, (k) => k === "bias"), buffers: initial.buffers }
+      let state = yield* optimizer.init(model.params)
+      for (let i = 0; i < 2; i++) ({ model, state } = yield* stepOnce(optimizer, model, state))
+      const bytes = yield* trainingCheckpointBytes(net, { model, optimizer: state, progress, settings }, "Adam", adamStateCodec)
+      const loaded = yield* loadTrainingCheckpointBytes(bytes, net, model, adamStateCodec)
+      return { keys: (yield* decodeSafetensors(bytes)).tensors.map((t) => t.key), loaded: Object.keys(loaded.optimizer.state) }
+    }))
+    expect(r.keys).toEqual(["weight", "bias", `${optimizerPrefix}step.weight`, `${optimizerPrefix}exp_avg.weight`, `${optimizerPrefix}exp_avg_sq.weight`])
+    expect(r.loaded).toEqual(["weight"])
+  })
+
+  it("a checkpoint of a newer format version, or of none, is refused with the reason", async () => {
+    const a = await original.runPromise(reference(optimizer, adamStateCodec))
+    const errors = await fresh.runPromise(Effect.gen(function*() {
+      const file = yield* decodeSafetensors(a.bytes)
+      const { ["effect_nn.format_version"]: _, ...unversioned } = file.metadata
+      const template = yield* net.init
+      const load = (metadata: Record<string, string>) =>
+        Effect.flatMap(encodeSafetensors(file.tensors, metadata), (bytes) => Effect.flip(loadTrainingCheckpointBytes(bytes, net, template, adamStateCodec)))
+      return { newer: yield* load({ ...file.metadata, "effect_nn.format_version": "3" }), none: yield* load(unversioned) }
+    }))
+    expect(errors.newer).toBeInstanceOf(CheckpointError)
+    expect(errors.newer.message).toContain(`effect_nn.format_version is "3"; this effect-nn reads training checkpoints of versions 1 and 2`)
+    expect(errors.none.message).toContain("no effect_nn.format_version in __metadata__")
   })
 
   const gpu = runtimes(5).find(([name]) => name === "webgpu")
@@ -122,8 +188,8 @@ describe("the Linear(2, 1) / Adam / MSE field case", () => {
       const params = [r.loaded.model.params.weight, r.loaded.model.params.bias]
       return {
         kind: r.device.backend.kind,
-        sameDevice: [...state.m, ...state.v].every((t, i) => t.device === params[i % 2]!.device && t.device === r.device),
-        step: r.next.state.step,
+        sameDevice: [state.state["weight"]!, state.state["bias"]!].every((s, i) => [s.expAvg, s.expAvgSq].every((t) => t.device === params[i]!.device && t.device === r.device)),
+        step: r.next.state.state["weight"]?.step,
         weight: Array.from(yield* toArray(r.next.model.params.weight)),
         bias: Array.from(yield* toArray(r.next.model.params.bias))
       }
@@ -141,14 +207,14 @@ describe("the Linear(2, 1) / Adam / MSE field case", () => {
     const a = await original.runPromise(reference(momentum, sgdStateCodec))
     const b = await fresh.runPromise(resumed(momentum, sgdStateCodec, a.bytes))
     expect(b.after).toEqual(a.after)
-    expect((b.loaded.optimizer as SgdState).momentumBuffers).toHaveLength(2)
+    expect(Object.keys((b.loaded.optimizer as SgdState).state)).toEqual(["weight", "bias"])
     const empty = await original.runPromise(Effect.gen(function*() {
       const model = yield* net.init
       const state = yield* momentum.init(model.params)
       const bytes = yield* trainingCheckpointBytes(net, { model, optimizer: state, progress, settings }, "SGD", sgdStateCodec)
       return (yield* loadTrainingCheckpointBytes(bytes, net, model, sgdStateCodec)).optimizer
     }))
-    expect(empty.momentumBuffers).toBeUndefined()
+    expect(empty.state).toEqual({})
   })
 
   it("a missing or mis-shaped optimiser tensor, another optimiser's state or a plain state dict is one CheckpointError; nothing loads", async () => {

@@ -4,30 +4,32 @@
  *
  * - The model's state dict under its PyTorch keys (`fc1.weight`, …), as `saveStateDict`
  *   writes it.
- * - The optimiser's per-parameter tensors under the reserved prefix `__optimizer__.`,
- *   named as PyTorch's optimiser state names them: `__optimizer__.exp_avg.<key>` and
- *   `__optimizer__.exp_avg_sq.<key>` for Adam's moments, `__optimizer__.momentum_buffer.<key>`
- *   for SGD's (https://pytorch.org/docs/1.13/generated/torch.optim.Adam.html, `state`).
+ * - The optimiser's state per parameter under the reserved prefix `__optimizer__.`,
+ *   named as PyTorch's optimiser state names it: `__optimizer__.step.<key>`,
+ *   `__optimizer__.exp_avg.<key>`, `__optimizer__.exp_avg_sq.<key>` for Adam,
+ *   `__optimizer__.momentum_buffer.<key>` for SGD (see `optimizer-state.ts`, which also
+ *   reads the format-version-1 layout with one step count for every parameter).
  * - Scalars as strings in `__metadata__` (the only place the format allows them): the
- *   optimiser's name and step count, the epoch in progress and how many of its batches
- *   are done, the global step, the seed of the data order, the random generator's four
- *   words, the loss summed over the epoch's finished steps, and the run's configuration.
+ *   format version, the optimiser's name, the epoch in progress and how many of its
+ *   batches are done, the global step, the seed of the data order, the random
+ *   generator's four words, the loss summed over the epoch's finished steps, and the
+ *   run's configuration.
  *
  * With the same seed, batch size and data, the loader's order is a function of (seed,
  * epoch), so (epoch, batch) says exactly which batch comes next; the generator's state
- * continues dropout's masks; Adam's step count continues its bias correction. A run
- * stopped and resumed therefore computes what the uninterrupted run computes, bit for bit.
+ * continues dropout's masks; each parameter's step count continues its bias correction.
+ * A run stopped and resumed therefore computes what the uninterrupted run computes, bit
+ * for bit.
  */
-import type { AnyModule, LoadReport, ModelOf, RawTensor, TensorBytes } from "@effect-nn/layers"
-import { CheckpointError, applyStateDict, decodeSafetensors, encodeSafetensors, formatMetadata, readFileBytes, stateDictTensors, tensorBytes, toFloat32, writeFileAtomic } from "@effect-nn/layers"
-import type { AdamState, SgdState } from "@effect-nn/optim"
-import type { AnyTensor, DeviceError, RandomState, Tensor } from "@effect-nn/tensor"
-import { Device, dispose, fromHostSync, tensorsOf } from "@effect-nn/tensor"
-import { formatShape } from "@effect-nn/shape"
+import type { AnyModule, LoadReport, ModelOf, RawTensor } from "@effect-nn/layers"
+import { CheckpointError, applyStateDict, decodeSafetensors, encodeSafetensors, formatMetadata, formatVersionKey, readFileBytes, stateDictTensors, writeFileAtomic } from "@effect-nn/layers"
+import type { AnyTensor, DeviceError, RandomState } from "@effect-nn/tensor"
+import { Device, dispose, tensorsOf } from "@effect-nn/tensor"
 import { Effect, FileSystem, Result, Schema, SchemaTransformation } from "effect"
+import type { OptimizerStateCodec } from "./optimizer-state.ts"
+import { optimizerPrefix, optimizerStateTensors, readOptimizerState, uploadOptimizerState } from "./optimizer-state.ts"
 
-/** The key prefix reserved for optimiser tensors. */
-export const optimizerPrefix = "__optimizer__."
+export * from "./optimizer-state.ts"
 
 /** Where a run is: what the next step is and what the run has drawn and summed so far. */
 export interface TrainingProgress {
@@ -76,55 +78,6 @@ export interface TrainingCheckpointInfo {
   readonly optimizer: string
 }
 
-/**
- * How an optimiser's state goes to and from a checkpoint: its per-parameter tensors
- * (one slot per name, e.g. `exp_avg`) and its scalars (metadata strings).
- */
-export interface OptimizerStateCodec<S> {
-  /** The optimiser's name as written (`Adam`); a checkpoint of another optimiser is refused. */
-  readonly names: ReadonlyArray<string>
-  /** Tensors by slot, one per parameter in the order of `tensorsOf(params)`, and scalars. */
-  readonly encode: (state: S) => { readonly slots: Readonly<Record<string, ReadonlyArray<AnyTensor> | undefined>>; readonly scalars: Readonly<Record<string, string>> }
-  /** The slots it reads back and whether each must be present. */
-  readonly slots: ReadonlyArray<string>
-  /** State from the decoded slots (each: tensors in parameter order, or undefined when absent) and scalars. */
-  readonly decode: (slots: Readonly<Record<string, ReadonlyArray<AnyTensor> | undefined>>, scalars: Readonly<Record<string, string>>) => Result.Result<S, string>
-}
-
-const stepKey = "effect_nn.optimizer.step"
-
-const readStep = (scalars: Readonly<Record<string, string>>): Result.Result<number, string> => {
-  const text = scalars[stepKey]
-  return text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text))
-    ? Result.succeed(Number(text))
-    : Result.fail(`${stepKey} must be a non-negative integer, got ${JSON.stringify(text)}`)
-}
-
-/**
- * Adam's and AdamW's state: the step count (metadata) and the moments `m`, `v` as
- * `exp_avg`, `exp_avg_sq` (PyTorch's names).
- */
-export const adamStateCodec: OptimizerStateCodec<AdamState> = {
-  names: ["Adam", "AdamW"],
-  slots: ["exp_avg", "exp_avg_sq"],
-  encode: (state) => ({ slots: { exp_avg: state.m, exp_avg_sq: state.v }, scalars: { [stepKey]: String(state.step) } }),
-  decode: (slots, scalars) =>
-    Result.flatMap(readStep(scalars), (step) => {
-      const m = slots["exp_avg"]
-      const v = slots["exp_avg_sq"]
-      return m === undefined || v === undefined ? Result.fail("Adam's exp_avg and exp_avg_sq are missing") : Result.succeed({ step, m, v })
-    })
-}
-
-/** SGD's state: the step count and, with momentum, `momentum_buffer` (absent before the first step). */
-export const sgdStateCodec: OptimizerStateCodec<SgdState> = {
-  names: ["SGD"],
-  slots: ["momentum_buffer"],
-  encode: (state) => ({ slots: { momentum_buffer: state.momentumBuffers as ReadonlyArray<AnyTensor> | undefined }, scalars: { [stepKey]: String(state.step) } }),
-  decode: (slots, scalars) =>
-    Result.map(readStep(scalars), (step) => ({ step, momentumBuffers: slots["momentum_buffer"] as ReadonlyArray<Tensor<unknown>> | undefined }))
-}
-
 /** A non-negative integer written as decimal digits. */
 const Count = Schema.String.check(Schema.isPattern(/^\d{1,15}$/)).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
 const Integer = Schema.String.check(Schema.isPattern(/^-?\d{1,15}$/)).pipe(Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString))
@@ -151,11 +104,30 @@ const TrainingMetadata = Schema.Struct({
 const decodeMetadata = Schema.decodeUnknownResult(TrainingMetadata)
 const encodeMetadata = Schema.encodeSync(TrainingMetadata)
 
+/**
+ * The layout version of a training checkpoint (`effect_nn.format_version`): 1 (one
+ * optimiser step count for every parameter) or 2 (per parameter), or a `CheckpointError`
+ * for a file without one or from a newer effect-nn.
+ */
+export const trainingFormatVersion = (metadata: Readonly<Record<string, string>>, file: string): Result.Result<1 | 2, CheckpointError> => {
+  const version = metadata[formatVersionKey]
+  return version === "1" || version === "2"
+    ? Result.succeed(version === "1" ? 1 : 2)
+    : Result.fail(new CheckpointError({
+      file,
+      reason: version === undefined
+        ? `no ${formatVersionKey} in __metadata__; every effect-nn training checkpoint has one`
+        : `${formatVersionKey} is ${JSON.stringify(version)}; this effect-nn reads training checkpoints of versions 1 and 2 (a newer effect-nn wrote it?)`
+    }))
+}
+
 /** The checkpoint's progress and settings from its metadata, or why they cannot be read. */
 export const readTrainingMetadata = (metadata: Readonly<Record<string, string>>, file: string): Result.Result<TrainingCheckpointInfo, CheckpointError> => {
   if (metadata["effect_nn.kind"] === undefined) {
     return Result.fail(new CheckpointError({ file, reason: "this is not a training checkpoint (no effect_nn.kind in __metadata__); a plain state dict has no optimiser state or progress to resume from" }))
   }
+  const version = trainingFormatVersion(metadata, file)
+  if (Result.isFailure(version)) return Result.fail(version.failure)
   const decoded = decodeMetadata(metadata)
   if (Result.isFailure(decoded)) return Result.fail(new CheckpointError({ file, reason: `bad training metadata: ${decoded.failure.message.replace(/\s+/g, " ")}` }))
   const m = decoded.success
@@ -177,8 +149,9 @@ export const readTrainingMetadata = (metadata: Readonly<Record<string, string>>,
 }
 
 /**
- * A training checkpoint as safetensors bytes (model tensors in state-dict order, then the
- * optimiser's slots in parameter order). Reads every tensor back from its device.
+ * A training checkpoint as safetensors bytes, format version 2 (model tensors in
+ * state-dict order, then the optimiser's per-parameter tensors: see
+ * `optimizerStateTensors`). Reads every tensor back from its device.
  */
 export const trainingCheckpointBytes = <M extends AnyModule, S>(
   module: M,
@@ -189,15 +162,7 @@ export const trainingCheckpointBytes = <M extends AnyModule, S>(
   Effect.gen(function*() {
     const model = yield* stateDictTensors(module, checkpoint.model as ModelOf<AnyModule>)
     const keys = tensorsOf(checkpoint.model.params).map(([key]) => key)
-    const { slots, scalars } = codec.encode(checkpoint.optimizer)
-    const optimizer: Array<TensorBytes> = []
-    for (const [slot, tensors] of Object.entries(slots)) {
-      if (tensors === undefined) continue
-      if (tensors.length !== keys.length) {
-        return yield* new CheckpointError({ file: "<checkpoint>", reason: `cannot write: optimiser slot ${slot} holds ${tensors.length} tensors for ${keys.length} parameters` })
-      }
-      for (let i = 0; i < keys.length; i++) optimizer.push(yield* tensorBytes(`${optimizerPrefix}${slot}.${keys[i]}`, tensors[i]!))
-    }
+    const optimizer = yield* optimizerStateTensors(keys, checkpoint.optimizer, codec)
     const { progress, settings } = checkpoint
     const metadata = encodeMetadata({
       "effect_nn.kind": "training-checkpoint",
@@ -210,7 +175,7 @@ export const trainingCheckpointBytes = <M extends AnyModule, S>(
       "effect_nn.train.loss_sum": progress.lossSum,
       "effect_nn.train.settings": { model: settings.model, batch_size: settings.batchSize, lr: settings.lr, limit: settings.limit }
     })
-    return yield* encodeSafetensors([...model, ...optimizer], { ...metadata, ...scalars, ...formatMetadata })
+    return yield* encodeSafetensors([...model, ...optimizer], { ...metadata, ...formatMetadata })
   })
 
 /** Writes a training checkpoint to `path` atomically (see `writeFileAtomic`). */
@@ -235,8 +200,9 @@ export const readTrainingCheckpointInfo = (path: string): Effect.Effect<Training
  * Loads a training checkpoint from bytes onto the current device: the model through
  * `applyStateDict` (strict: every key of `template`'s module, nothing else besides the
  * optimiser's), the optimiser's state with each tensor shaped as its parameter and
- * placed on the same (current) device, and the progress. One `CheckpointError` lists
- * every problem; nothing is kept from a failed load.
+ * placed on the same (current) device, and the progress. Reads format versions 1 and 2
+ * (see `readOptimizerState`). One `CheckpointError` lists every problem; nothing is kept
+ * from a failed load.
  */
 export const loadTrainingCheckpointBytes = <M extends AnyModule, S>(
   bytes: Uint8Array,
@@ -251,36 +217,15 @@ export const loadTrainingCheckpointBytes = <M extends AnyModule, S>(
     if (!codec.names.includes(info.optimizer)) {
       return yield* new CheckpointError({ file, reason: `the checkpoint holds ${info.optimizer} state; this run uses ${codec.names.join(" or ")}` })
     }
+    const version = yield* Effect.fromResult(trainingFormatVersion(decoded.metadata, file))
     const modelTensors = decoded.tensors.filter((t) => !t.key.startsWith(optimizerPrefix))
     const optimizerTensors = new Map<string, RawTensor>(decoded.tensors.filter((t) => t.key.startsWith(optimizerPrefix)).map((t) => [t.key, t]))
 
     // Check the optimiser's tensors against the parameters before loading anything.
     const params = tensorsOf(template.params)
-    const problems: Array<string> = []
-    const hostSlots: Record<string, Array<Float32Array> | undefined> = {}
-    for (const slot of codec.slots) {
-      const present = params.filter(([key]) => optimizerTensors.has(`${optimizerPrefix}${slot}.${key}`)).length
-      if (present === 0) {
-        hostSlots[slot] = undefined
-        continue
-      }
-      const values: Array<Float32Array> = []
-      for (const [key, p] of params) {
-        const name = `${optimizerPrefix}${slot}.${key}`
-        const raw = optimizerTensors.get(name)
-        optimizerTensors.delete(name)
-        if (raw === undefined) {
-          problems.push(`${name} is missing`)
-          continue
-        }
-        const host = raw.shape.length === p.dims.length && raw.shape.every((d, i) => d === p.dims[i]) ? toFloat32(raw) : undefined
-        if (host === undefined) problems.push(`${name}: ${raw.dtype} ${formatShape(raw.shape)} against the parameter's float32 ${formatShape(p.dims)}`)
-        else values.push(host)
-      }
-      hostSlots[slot] = values
-    }
-    for (const key of optimizerTensors.keys()) problems.push(`${key} belongs to no parameter`)
-    if (problems.length > 0) {
+    const host = readOptimizerState(optimizerTensors, params, codec, version, decoded.metadata)
+    if (Result.isFailure(host)) {
+      const problems = host.failure
       const listed = problems.length > 12 ? [...problems.slice(0, 12), `… and ${problems.length - 12} more`] : problems
       return yield* new CheckpointError({ file, reason: `the optimiser state does not fit the model's parameters; nothing was loaded\n  ${listed.join("\n  ")}` })
     }
@@ -288,21 +233,11 @@ export const loadTrainingCheckpointBytes = <M extends AnyModule, S>(
     const loaded = yield* applyStateDict(module, template, modelTensors, { file })
     const device = yield* Device
     const created: Array<AnyTensor> = []
-    const slots = yield* Effect.try({
-      try: () => {
-        const out: Record<string, ReadonlyArray<AnyTensor> | undefined> = {}
-        for (const [slot, values] of Object.entries(hostSlots)) {
-          out[slot] = values?.map((v, i) => {
-            const t = fromHostSync(device, params[i]![1].dims, v)
-            created.push(t)
-            return t
-          })
-        }
-        return out
-      },
+    const records = yield* Effect.try({
+      try: () => uploadOptimizerState(device, host.success, params, created),
       catch: (e) => new CheckpointError({ file, reason: `uploading the optimiser state failed: ${e instanceof Error ? e.message : String(e)}`, cause: e })
     }).pipe(Effect.tapError(() => Effect.andThen(dispose(created), dispose(loaded.model))))
-    const optimizer = codec.decode(slots, decoded.metadata)
+    const optimizer = codec.decode(records)
     if (Result.isFailure(optimizer)) {
       yield* dispose(created)
       yield* dispose(loaded.model)

@@ -60,13 +60,21 @@ export const maxHeaderBytes = 100_000_000
 
 /**
  * The metadata entry naming this library's layout version (written by every
- * effect-nn file beside PyTorch's `"format": "pt"`). Version 1: float32 parameters and
- * buffers as `F32`, integer buffers as `I64`, keys as PyTorch's `state_dict`.
+ * effect-nn file beside PyTorch's `"format": "pt"`).
+ * - Version 1: float32 parameters and buffers as `F32`, integer buffers as `I64`, keys as
+ *   PyTorch's `state_dict`. A training checkpoint's optimiser state has one step count
+ *   for all parameters (`effect_nn.optimizer.step` in `__metadata__`) and every
+ *   parameter's tensors.
+ * - Version 2: state dicts as in version 1. A training checkpoint's optimiser state is
+ *   per parameter, as PyTorch's `optimizer.state`: each parameter's step count is the
+ *   `I64` scalar `__optimizer__.step.<key>`, and a parameter never updated has no entries.
+ * Training checkpoints of both versions are read; a state dict's version is not checked
+ * (they did not change).
  */
 export const formatVersionKey = "effect_nn.format_version"
 
 /** The current value of `formatVersionKey`. */
-export const formatVersion = "1"
+export const formatVersion = "2"
 
 const Offset = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
