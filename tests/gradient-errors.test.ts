@@ -68,3 +68,18 @@ for (const [device, rt] of runtimes(3)) {
     })
   })
 }
+
+describe("errors thrown by ops inside the loss", () => {
+  it("a ShapeError thrown in Effect.map (the README's pattern) is a failure valueAndGrad's caller can catch by tag", async () => {
+    const [, rt] = runtimes(4).find(([name]) => name === "cpu")!
+    const r = await run(rt, Effect.gen(function*() {
+      const model = yield* net.init
+      const x = yield* fromArray([sym("B", 2), 3], [1, 2, 3, -1, 0.5, 2])
+      const wrong = (yield* fromArray([sym("B", 3)], [0, 1, 1], "int32")) as Tensor<[number], "int32">
+      return yield* valueAndGrad((p: typeof model.params) =>
+        Effect.map(forward(net, { params: p, buffers: model.buffers }, x, Mode.train), ({ output }) => crossEntropy(output, wrong))
+      )(model.params).pipe(Effect.map(() => "no error"), Effect.catchTag("ShapeError", (e) => Effect.succeed(`caught: ${e.message}`)))
+    }))
+    expect(r).toMatch(/^caught: .*crossEntropy.*\[2, 2\].*\[3\]/)
+  })
+})

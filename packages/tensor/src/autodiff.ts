@@ -83,10 +83,11 @@ export interface ValueAndGrad<P> {
  * `valueAndGrad(loss)(params)`: runs `loss(params)` and returns its value with the
  * gradient of every tensor in `params` (zeros where the loss does not depend on one).
  * The result's `grads` has the type of `params`. Fails with `ShapeError` when the loss is
- * not a single value, and with `GradientError` when it was recorded from none of the
- * unfrozen tensors of `params` (an eval-mode forward, detached values, or a nested
- * `valueAndGrad`'s gradients; PyTorch raises in that case too). Source: JAX's
- * `jax.value_and_grad`.
+ * not a single value or an op inside `loss` threw one (ops throw; a `ShapeError` or
+ * `DeviceError` thrown inside `loss` comes out here as a failure, not a defect), and with
+ * `GradientError` when the loss was recorded from none of the unfrozen tensors of
+ * `params` (an eval-mode forward, detached values, or a nested `valueAndGrad`'s
+ * gradients; PyTorch raises in that case too). Source: JAX's `jax.value_and_grad`.
  */
 export const valueAndGrad = <P, E, R>(loss: (params: P) => Effect.Effect<Tensor<[]>, E, R>) =>
   (params: P): Effect.Effect<ValueAndGrad<P>, E | ShapeError | DeviceError | GradientError, R> =>
@@ -117,7 +118,10 @@ export const valueAndGradWithAux = <P, A, E, R>(loss: (params: P) => Effect.Effe
         leaves.push(leaf)
         return leaf
       })
-      const [value, aux] = yield* loss(tracked)
+      // Ops throw their ShapeError or DeviceError (a defect inside Effect.map / Effect.sync);
+      // as the type says, they come out as failures that Effect.catchTag can handle.
+      const [value, aux] = yield* Effect.catchDefect(loss(tracked), (defect) =>
+        defect instanceof ShapeError || defect instanceof DeviceError ? Effect.fail(defect) : Effect.die(defect))
       if (!value.tracked && leaves.some((leaf) => leaf !== undefined)) {
         return yield* new GradientError({
           reason: "valueAndGrad: the loss was not computed from the parameters being differentiated, so every gradient would be zero. " +
