@@ -323,7 +323,7 @@ export class WebGpuBackend implements Backend, KernelContext {
       const known = await this.health.settle()
       throw known ?? new DeviceError({ reason: `reading ${s.numel} values back failed: ${String(cause)}`, cause })
     }
-    this.pacer.observe(seq, performance.now(), sleptUntil)
+    this.pacer.observe(seq, performance.now(), sleptUntil, wait > 0 ? wait : 0)
     // Copied into a new typed array rather than with ArrayBuffer.prototype.slice: on Node,
     // slice took fresh pages from the OS every time (a 4 MiB read cost 14 ms of page faults
     // here), while a typed array's allocation can reuse freed memory (0.4 ms when it does;

@@ -20,8 +20,13 @@ interface Submitted {
   readonly units: number
 }
 
-/** Fraction of the predicted remaining time to sleep (the rest is polled). */
-const sleepFraction = 0.85
+/**
+ * Fraction of the predicted remaining time to sleep (the rest is waited for in
+ * `settleQuietly`'s short blocking slices, which cost next to no CPU). Half: an
+ * overestimate of up to 2× still wakes the reader before the device is done, while
+ * sleeping past that leaves the device idle whenever the reader is what feeds it.
+ */
+const sleepFraction = 0.5
 /** Below this many predicted milliseconds, do not sleep at all. */
 const minSleepMs = 2
 /** Bounds of the learned rate (ms per unit). */
@@ -31,6 +36,14 @@ const maxMsPerUnit = 1e-4
 const minLearnMs = 3
 /** Fixed latency of a map round trip (ms), not attributed to work. */
 const mapLatencyMs = 0.5
+/**
+ * A map that completes within this many ms of the sleep's end (or within
+ * `oversleptFraction` of the sleep, if more) says the work was done before the sleep
+ * ended: a right prediction leaves (1 − sleepFraction)/sleepFraction of the sleep to
+ * wait, while the round trip of a map whose work is done took 0.2–5 ms here.
+ */
+const oversleptMs = 3
+const oversleptFraction = 0.05
 /** Submits remembered while nobody reads back. */
 const maxQueued = 256
 
@@ -79,9 +92,9 @@ export class Pacer {
 
   /**
    * Learns from submit `seq` completing (being observed) at `at`; `sleptUntil` is when the
-   * reader's sleep ended (0 when it did not sleep).
+   * reader's sleep of `sleptMs` ended (0 and 0 when it did not sleep).
    */
-  observe(seq: number, at: number, sleptUntil: number): void {
+  observe(seq: number, at: number, sleptUntil: number, sleptMs = 0): void {
     if (!this.enabled || this.queue.length === 0 || this.queue[0]!.seq > seq) return
     const last = this.queue.find((s) => s.seq === seq)
     // The rate r at which the model finishes submit `seq` at time `end` (finish is increasing in r).
@@ -96,15 +109,19 @@ export class Pacer {
       }
       return (lo + hi) / 2
     }
-    if (sleptUntil > 0 && at - sleptUntil < 1) {
-      // Done before the sleep ended: the true rate is below the one that ends at `sleptUntil`.
+    if (sleptUntil > 0 && at - sleptUntil < Math.max(oversleptMs, oversleptFraction * sleptMs)) {
+      // Done before the sleep ended (the map took no longer than a round trip): the true
+      // rate is below the one that ends at `sleptUntil`, by an unknown amount. Learning
+      // from `at` instead would take the oversleep for work and make every later sleep
+      // longer (epochs of a training loop that reads its loss every 100 steps slowed from
+      // 2.2 s to 5 s that way, the device idle while the host slept).
       this.msPerUnit = Math.min(this.msPerUnit, solve(sleptUntil)) * 0.7
     } else if (last !== undefined && at - last.at >= minLearnMs) {
       // A long enough wait that the fixed map latency is negligible: move towards the
-      // observed rate, at most doubling (outliers such as first-use shader compilation
-      // must not make later reads sleep far too long).
+      // observed rate, growing by at most a quarter (outliers such as first-use shader
+      // compilation, or a slow spell of the host, must not make later reads sleep far too long).
       const observed = solve(at - mapLatencyMs)
-      this.msPerUnit = Math.min(2 * this.msPerUnit, 0.5 * this.msPerUnit + 0.5 * observed)
+      this.msPerUnit = Math.min(1.25 * this.msPerUnit, 0.5 * this.msPerUnit + 0.5 * observed)
     }
     this.msPerUnit = Math.min(maxMsPerUnit, Math.max(minMsPerUnit, this.msPerUnit))
     while (this.queue.length > 0 && this.queue[0]!.seq <= seq) this.queue.shift()
