@@ -45,11 +45,22 @@ export type ResidualCheck<M> = Apply<FnOf<M>, UnknownRankShape> extends infer O
   : never
 
 /**
- * A residual description: block `M`, and `A` the activation applied after the addition
- * (`undefined` when none). A train forward needs what either needs (`Rng` for a dropout).
+ * What activation `A` adds to a train forward's requirements: its own (`Rng` for a
+ * dropout), or nothing when its type is not known statically (`AnyModule`, as when the
+ * options are typed `ResidualOptions`), so that such code still runs a train forward;
+ * an activation needing a service then asks for it at run time, as before `A` was typed.
  */
-export interface Residual<M extends AnyModule, A extends AnyModule | undefined = undefined>
-  extends Module<ResidualFn<M>, ParamsOf<M>, BuffersOf<M>, RequirementsOf<M> | RequirementsOf<A>>
+export type ActivationRequirements<A> = unknown extends RequirementsOf<A> ? never : RequirementsOf<A>
+
+/**
+ * A residual description: block `M`, and `A` the activation applied after the addition
+ * (`undefined` when none; by default any, so `Residual<Block>` also names a block with a
+ * ReLU), `AR` what the activation adds to a train forward's requirements (`residual`
+ * sets it to `ActivationRequirements<A>`: `Rng` for a dropout). A separate parameter, not
+ * computed here, so that `A` stays covariant.
+ */
+export interface Residual<M extends AnyModule, A extends AnyModule | undefined = AnyModule | undefined, AR = never>
+  extends Module<ResidualFn<M>, ParamsOf<M>, BuffersOf<M>, RequirementsOf<M> | AR>
 {
   readonly _tag: "Residual"
   readonly block: M
@@ -58,7 +69,7 @@ export interface Residual<M extends AnyModule, A extends AnyModule | undefined =
 }
 
 /** True when `module` is a `residual(…)` (what `printModule` shows as `Residual(…)`). */
-export const isResidual = (module: AnyModule): module is Residual<AnyModule, AnyModule | undefined> => module._tag === "Residual"
+export const isResidual = (module: AnyModule): module is Residual<AnyModule, AnyModule | undefined, unknown> => module._tag === "Residual"
 
 /** Options of `residual`. */
 export interface ResidualOptions<A extends AnyModule | undefined = AnyModule | undefined> {
@@ -85,7 +96,7 @@ export interface ResidualOptions<A extends AnyModule | undefined = AnyModule | u
 export const residual = <M extends AnyModule, A extends AnyModule | undefined = undefined>(
   block: M & ResidualCheck<M>,
   options: ResidualOptions<A> = {}
-): Residual<M, A> => {
+): Residual<M, A, ActivationRequirements<A>> => {
   checkModule("residual", "block", block)
   const activation = options.activation
   if (activation !== undefined && !(isModule(activation) && activation.parameterCount === 0 && activation.bufferCount === 0)) {
@@ -105,7 +116,7 @@ export const residual = <M extends AnyModule, A extends AnyModule | undefined = 
     children: block.children.length > 0 ? block.children : [["", block]],
     parameterCount: block.parameterCount,
     bufferCount: block.bufferCount,
-    init: block.init as Residual<M, A>["init"],
+    init: block.init as Residual<M, A, ActivationRequirements<A>>["init"],
     run: (ctx, model, x, path) =>
       Effect.gen(function*() {
         const ran = yield* block.run(ctx, model, x, path)

@@ -125,7 +125,8 @@ export const valueAndGradWithAux = <P, A, E, R>(loss: (params: P) => Effect.Effe
       if (!value.tracked && leaves.some((leaf) => leaf !== undefined)) {
         return yield* new GradientError({
           reason: "valueAndGrad: the loss was not computed from the parameters being differentiated, so every gradient would be zero. " +
-            "An eval-mode forward records nothing for backward (use Mode.train), values read back or detached are constants, " +
+            "An eval-mode forward records nothing for backward (differentiate a Mode.train forward; gradients with eval-mode " +
+            "behaviour, as for saliency maps or adversarial inputs, are not supported yet), values read back or detached are constants, " +
             "and the gradients of a valueAndGrad inside the loss are constants (higher-order gradients are not supported)."
         })
       }

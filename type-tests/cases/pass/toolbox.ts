@@ -7,7 +7,7 @@
  * - a custom module's declared `[B, 256] → [B, 256]` carries the batch through;
  * - ConditionalNet-style options change the parameter type.
  */
-import type { Activation, ForwardError, ModelOf, OutputOf, ParamsOf, Trained, BuffersOf } from "@effect-nn/layers"
+import type { Activation, ForwardError, ModelOf, OutputOf, ParamsOf, RequirementsOf, Residual, ResidualOptions, Sequential, Trained, BuffersOf } from "@effect-nn/layers"
 import { BatchNorm1d, Dropout, Linear, Mode, ReLU, forward, module, named, parallel, parallelInputs, repeat, residual, sequential } from "@effect-nn/layers"
 import type { Sym } from "@effect-nn/shape"
 import type { Rng, Tensor } from "@effect-nn/tensor"
@@ -50,6 +50,14 @@ expectTypeOf<keyof ParamsOf<typeof block>>().toEqualTypeOf<"fc1" | "fc2">()
 // Its activation is kept in the type (printModule shows it); without one, the field is undefined.
 expectTypeOf(block.activation).toEqualTypeOf<Activation<"ReLU"> | undefined>()
 expectTypeOf(residual(Linear(4, 4)).activation).toEqualTypeOf<undefined>()
+// `Residual<Block>` names a block with an activation too, and options typed as
+// `ResidualOptions` add no requirement (a train forward still needs nothing).
+type Block4 = Sequential<readonly [ReturnType<typeof Linear<4, 4>>, Activation<"ReLU">]>
+const annotated: Residual<Block4> = residual(sequential(Linear(4, 4), ReLU()), { activation: ReLU() })
+const looseOptions: ResidualOptions = { activation: ReLU() }
+const loose = residual(sequential(Linear(4, 4), ReLU()), looseOptions)
+expectTypeOf<RequirementsOf<typeof annotated>>().toEqualTypeOf<never>()
+expectTypeOf<RequirementsOf<typeof loose>>().toEqualTypeOf<never>()
 
 // A 50-block repeat of residual blocks.
 const stack = sequential(Linear(784, 256), repeat(50, () => block), Linear(256, 10))
