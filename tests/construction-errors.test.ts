@@ -219,7 +219,7 @@ describe("residual: its activation, and how it prints", () => {
 
   it("prints as Residual( with the block (no key: its keys are the residual's) and its activation, as summary() shows it", () => {
     const block = residual(sequential(named("fc1", Linear(4, 2)), ReLU(), named("fc2", Linear(2, 4))), { activation: ReLU() })
-    expect(printModule(block)).toBe([
+    const blockLines = [
       "Residual(",
       "  Sequential(",
       "    (fc1): Linear(in_features=4, out_features=2, bias=True)",
@@ -228,19 +228,15 @@ describe("residual: its activation, and how it prints", () => {
       "  )",
       "  (activation): ReLU()",
       ")"
-    ].join("\n"))
+    ]
+    expect(printModule(block)).toBe(blockLines.join("\n"))
+    // Nested under a key, the same text indented by two spaces after its first line.
     const net = sequential(named("input", Linear(8, 4)), named("block", block), named("head", Linear(4, 2)))
     expect(printModule(net)).toBe([
       "Sequential(",
       "  (input): Linear(in_features=8, out_features=4, bias=True)",
-      "  (block): Residual(",
-      "    Sequential(",
-      "      (fc1): Linear(in_features=4, out_features=2, bias=True)",
-      "      (1): ReLU()",
-      "      (fc2): Linear(in_features=2, out_features=4, bias=True)",
-      "    )",
-      "    (activation): ReLU()",
-      "  )",
+      `  (block): ${blockLines[0]}`,
+      ...blockLines.slice(1).map((line) => `  ${line}`),
       "  (head): Linear(in_features=4, out_features=2, bias=True)",
       ")"
     ].join("\n"))
