@@ -76,6 +76,8 @@ export interface TrainingCheckpointInfo {
   readonly progress: TrainingProgress
   readonly settings: TrainingSettings
   readonly optimizer: string
+  /** The file's layout version (see `trainingFormatVersion`). */
+  readonly version: 1 | 2
 }
 
 /** A non-negative integer written as decimal digits. */
@@ -135,6 +137,7 @@ export const readTrainingMetadata = (metadata: Readonly<Record<string, string>>,
   if (rng.every((w) => w === 0)) return Result.fail(new CheckpointError({ file, reason: "bad training metadata: the random generator's state is all zeros" }))
   const s = m["effect_nn.train.settings"]
   return Result.succeed({
+    version: version.success,
     optimizer: m["effect_nn.optimizer"],
     progress: {
       epoch: m["effect_nn.train.epoch"],
@@ -217,13 +220,12 @@ export const loadTrainingCheckpointBytes = <M extends AnyModule, S>(
     if (!codec.names.includes(info.optimizer)) {
       return yield* new CheckpointError({ file, reason: `the checkpoint holds ${info.optimizer} state; this run uses ${codec.names.join(" or ")}` })
     }
-    const version = yield* Effect.fromResult(trainingFormatVersion(decoded.metadata, file))
     const modelTensors = decoded.tensors.filter((t) => !t.key.startsWith(optimizerPrefix))
     const optimizerTensors = new Map<string, RawTensor>(decoded.tensors.filter((t) => t.key.startsWith(optimizerPrefix)).map((t) => [t.key, t]))
 
     // Check the optimiser's tensors against the parameters before loading anything.
     const params = tensorsOf(template.params)
-    const host = readOptimizerState(optimizerTensors, params, codec, version, decoded.metadata)
+    const host = readOptimizerState(optimizerTensors, params, codec, info.version, decoded.metadata)
     if (Result.isFailure(host)) {
       const problems = host.failure
       const listed = problems.length > 12 ? [...problems.slice(0, 12), `… and ${problems.length - 12} more`] : problems
