@@ -82,15 +82,16 @@ export const crossEntropy = <N, C, const R extends Reduction = "mean">(
   const weighted: Tensor<unknown> = weight === undefined ? logp : mul(logp, weight) // w_c·p[n, c]
   let perSample: Tensor<unknown> = neg(pick(weighted as Tensor<[number, number]>, t)) // w[yₙ]·(−p[n, yₙ]), 0 where ignored
   const device = x.device
-  const ones = wrap(device, device.backend.fill(n * c, 1, "float32"), [n, c] as [number, number], "float32")
-  const kept = pick(ones, t) // 1 for a sample counted, 0 for one ignored
+  // [N, C] ones, made only where needed: picked, 1 for a sample counted, 0 for one ignored.
+  let onesMade: Tensor<[number, number]> | undefined
+  const ones = (): Tensor<[number, number]> => (onesMade ??= wrap(device, device.backend.fill(n * c, 1, "float32"), [n, c] as [number, number], "float32"))
   if (eps > 0) {
-    const smooth = mul(neg(sumAxis(weighted, 1)), kept) // Σ_c w_c·(−p[n, c]), 0 where ignored
+    const smooth = mul(neg(sumAxis(weighted, 1)), pick(ones(), t)) // Σ_c w_c·(−p[n, c]), 0 where ignored
     perSample = add(scale(perSample, 1 - eps), scale(smooth, eps / c))
   }
   if (reduction !== "mean") return reduceLoss(op, perSample as Tensor<[N]>, reduction)
   // Mean: divide by Σₙ w[yₙ] over the samples counted (their number without weights),
   // w[yₙ] gathered from a [N, C] broadcast of the weight.
-  const denominator = weight === undefined ? sum(kept) : sum(pick(mul(ones, weight), t))
+  const denominator = sum(pick(weight === undefined ? ones() : mul(ones(), weight), t))
   return div(sum(perSample), denominator) as Reduced<R, [N]>
 }
